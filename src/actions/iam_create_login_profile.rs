@@ -1,0 +1,85 @@
+//! `aws.iam.create_login_profile`: console access with a (generated) temporary password.
+
+use serde_json::json;
+
+use super::context::aws_error;
+use super::password::{self, Policy};
+use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+
+pub struct CreateLoginProfile;
+
+static SPEC: ActionSpec = ActionSpec {
+    name: "aws.iam.create_login_profile",
+    summary: "Give an IAM user a console password (generated to fit the account's password policy).",
+    doc: "Calls IAM CreateLoginProfile. Without `password`, generates one that satisfies the account's password policy (GetAccountPasswordPolicy; AWS's default policy when none is set). The password is a secret: shown masked, revealed only with reveal(...).",
+    inputs: &[
+        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user to give console access", secret: false },
+        InputSpec { name: "password", ty: InputType::String, required: false, doc: "the password to set (default: generated)", secret: true },
+        InputSpec { name: "password_reset_required", ty: InputType::Bool, required: false, doc: "whether the user must choose a new password at first sign-in (default true)", secret: false },
+    ],
+    output: &[
+        OutputField { name: "user_name", doc: "the user", secret: false },
+        OutputField { name: "password", doc: "the temporary password", secret: true },
+        OutputField { name: "password_reset_required", doc: "whether a reset is required at first sign-in", secret: false },
+        OutputField { name: "create_date", doc: "creation time (RFC 3339)", secret: false },
+        OutputField { name: "changed", doc: "whether anything changed (true)", secret: false },
+    ],
+    mutates: true,
+    permissions: &["iam:CreateLoginProfile", "iam:GetAccountPasswordPolicy"],
+};
+
+#[async_trait::async_trait]
+impl Action for CreateLoginProfile {
+    fn spec(&self) -> &'static ActionSpec {
+        &SPEC
+    }
+
+    async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
+        let iam = ctx.iam().await;
+        let password = match inputs.str("password") {
+            Some(p) => p.to_string(),
+            None => password::generate(&account_policy(&iam).await?),
+        };
+        let reset = inputs.bool("password_reset_required").unwrap_or(true);
+        let out = iam
+            .create_login_profile()
+            .user_name(inputs.required_str("user_name"))
+            .password(&password)
+            .password_reset_required(reset)
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateLoginProfile", e))?;
+        let profile = out.login_profile().ok_or_else(|| ActionError::Invalid {
+            action: SPEC.name.into(),
+            message: "CreateLoginProfile returned no login profile".into(),
+        })?;
+        Ok(json!({
+            "user_name": profile.user_name(),
+            "password": password,
+            "password_reset_required": reset,
+            "create_date": profile.create_date().to_string(),
+            "changed": true,
+        }))
+    }
+}
+
+/// The account's password policy, or AWS's default when the account has none.
+async fn account_policy(iam: &aws_sdk_iam::Client) -> Result<Policy, ActionError> {
+    match iam.get_account_password_policy().send().await {
+        Ok(out) => {
+            let default = Policy::aws_default();
+            Ok(match out.password_policy() {
+                Some(p) => Policy {
+                    min_length: p.minimum_password_length().map_or(default.min_length, |n| n.max(0) as usize),
+                    uppercase: p.require_uppercase_characters(),
+                    lowercase: p.require_lowercase_characters(),
+                    numbers: p.require_numbers(),
+                    symbols: p.require_symbols(),
+                },
+                None => default,
+            })
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Ok(Policy::aws_default()),
+        Err(e) => Err(aws_error("GetAccountPasswordPolicy", e)),
+    }
+}

@@ -1,0 +1,70 @@
+//! `aws.iam.create_user`.
+
+use aws_sdk_iam::types::Tag;
+use serde_json::json;
+
+use super::context::aws_error;
+use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+
+pub struct CreateUser;
+
+static SPEC: ActionSpec = ActionSpec {
+    name: "aws.iam.create_user",
+    summary: "Create an IAM user.",
+    doc: "Calls IAM CreateUser. Fails with EntityAlreadyExists when the user exists.",
+    inputs: &[
+        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "name of the new user", secret: false },
+        InputSpec { name: "path", ty: InputType::String, required: false, doc: "IAM path, e.g. /engineering/ (default /)", secret: false },
+        InputSpec { name: "tags", ty: InputType::StringMap, required: false, doc: "tags to set on the user, as a map of key to value", secret: false },
+    ],
+    output: &[
+        OutputField { name: "user_name", doc: "the user's name", secret: false },
+        OutputField { name: "user_id", doc: "the user's unique id", secret: false },
+        OutputField { name: "arn", doc: "the user's ARN", secret: false },
+        OutputField { name: "path", doc: "the user's path", secret: false },
+        OutputField { name: "create_date", doc: "creation time (RFC 3339)", secret: false },
+        OutputField { name: "changed", doc: "whether anything changed (true)", secret: false },
+    ],
+    mutates: true,
+    permissions: &["iam:CreateUser", "iam:TagUser (with tags)"],
+};
+
+#[async_trait::async_trait]
+impl Action for CreateUser {
+    fn spec(&self) -> &'static ActionSpec {
+        &SPEC
+    }
+
+    async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
+        let mut tags = Vec::new();
+        for (key, value) in inputs.string_map("tags") {
+            let tag = Tag::builder().key(key).value(value).build().map_err(|e| ActionError::Invalid {
+                action: SPEC.name.into(),
+                message: format!("bad tag: {e}"),
+            })?;
+            tags.push(tag);
+        }
+        let out = ctx
+            .iam()
+            .await
+            .create_user()
+            .user_name(inputs.required_str("user_name"))
+            .set_path(inputs.str("path").map(str::to_string))
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateUser", e))?;
+        let user = out.user().ok_or_else(|| ActionError::Invalid {
+            action: SPEC.name.into(),
+            message: "CreateUser returned no user".into(),
+        })?;
+        Ok(json!({
+            "user_name": user.user_name(),
+            "user_id": user.user_id(),
+            "arn": user.arn(),
+            "path": user.path(),
+            "create_date": user.create_date().to_string(),
+            "changed": true,
+        }))
+    }
+}

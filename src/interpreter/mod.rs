@@ -1,0 +1,262 @@
+//! The language side: Rhai cells, action cells and parameters behind the kernel's
+//! [`Interpreter`] seam.
+//!
+//! One engine and one scope live as long as the kernel, so variables, functions and
+//! constants persist across cells. Every side effect goes to the actions
+//! [`Executor`]; this layer knows nothing of sockets or execution counts.
+
+mod cell;
+mod complete;
+mod engine;
+mod errors;
+mod params;
+mod seam;
+mod values;
+
+pub use engine::Limits;
+pub use params::{Param, ParamError, ParamType, Parameters};
+pub use seam::{CellFailure, Completeness, Completion, Interpreter, MimeBundle, Outcome, Output, StreamName};
+pub use values::{MASK, Secret};
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use rhai::{AST, Dynamic, Engine, Scope};
+use serde_json::{Map, Value, json};
+
+use crate::actions::Executor;
+use cell::{Cell, Entry};
+use engine::Shared;
+use errors::{failure, from_rhai};
+
+/// Rhai plus action cells plus parameters.
+pub struct RhaiInterpreter {
+    engine: Engine,
+    scope: Scope<'static>,
+    /// Functions defined by earlier cells, merged into every later one.
+    functions: AST,
+    shared: Arc<Shared>,
+    executor: Arc<Executor>,
+    params: Option<Parameters>,
+}
+
+impl RhaiInterpreter {
+    pub fn new(executor: Arc<Executor>, limits: &Limits) -> RhaiInterpreter {
+        let shared = Arc::new(Shared { output: Mutex::new(None), interrupt: Arc::new(AtomicBool::new(false)) });
+        let engine = engine::build(limits, shared.clone(), executor.clone());
+        RhaiInterpreter { engine, scope: Scope::new(), functions: AST::empty(), shared, executor, params: None }
+    }
+
+    fn set_output(&self, out: Option<Arc<dyn Output>>) {
+        if let Ok(mut slot) = self.shared.output.lock() {
+            *slot = out;
+        }
+    }
+
+    fn run_cell(&mut self, code: &str) -> Result<Option<Dynamic>, CellFailure> {
+        let cell = cell::parse(code).map_err(|m| failure("CellSyntaxError", m))?;
+        if !matches!(cell, Cell::Parameters { .. } | Cell::Values { .. })
+            && let Some(missing) = self.params.as_ref().and_then(Parameters::missing)
+        {
+            return Err(failure("ParameterError", missing.to_string()));
+        }
+        match cell {
+            Cell::Rhai => self.run_rhai(code),
+            Cell::Action { action, output, entries } => self.run_action(code, &action, output.as_deref(), &entries),
+            Cell::Parameters { entries } => self.declare_parameters(code, &entries).map(|()| None),
+            Cell::Values { entries } => self.supply_values(&entries).map(|()| None),
+        }
+    }
+
+    fn run_rhai(&mut self, code: &str) -> Result<Option<Dynamic>, CellFailure> {
+        let ast = self
+            .engine
+            .compile_with_scope(&self.scope, code)
+            .map_err(|e| from_rhai(&e.into(), code, 0))?;
+        let program = self.functions.merge(&ast);
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
+        // Functions defined before a failure are still defined, as in a REPL.
+        self.functions = self.functions.merge(&ast.clone_functions_only());
+        let value = result.map_err(|e| from_rhai(&e, code, 0))?;
+        Ok((!value.is_unit()).then_some(value))
+    }
+
+    /// Evaluates an `input: expression` in the notebook's scope without letting it
+    /// add variables to it.
+    fn eval_entry(&mut self, code: &str, entry: &Entry) -> Result<Dynamic, CellFailure> {
+        let len = self.scope.len();
+        let ast = self
+            .engine
+            .compile_with_scope(&self.scope, &entry.text)
+            .map_err(|e| from_rhai(&e.into(), code, entry.line - 1))?;
+        let program = self.functions.merge(&ast);
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
+        self.scope.rewind(len);
+        result.map_err(|e| {
+            let mut f = from_rhai(&e, code, entry.line - 1);
+            f.evalue = format!("input `{}`: {}", entry.name, f.evalue);
+            f.traceback[0] = format!("{}: {}", f.ename, f.evalue);
+            f
+        })
+    }
+
+    fn run_action(&mut self, code: &str, action: &str, output: Option<&str>, entries: &[Entry]) -> Result<Option<Dynamic>, CellFailure> {
+        let action_error = |e: crate::actions::ActionError| failure("ActionError", e.to_string());
+        // Names are checked before any expression runs: an expression may itself call
+        // an action, and nothing should happen for a cell that cannot run.
+        let spec = self.executor.spec(action).ok_or_else(|| {
+            action_error(self.executor.validate(action, Map::new()).err().unwrap_or(crate::actions::ActionError::UnknownAction {
+                name: action.into(),
+                suggestions: vec![],
+            }))
+        })?;
+        let mut names = Map::new();
+        for entry in entries {
+            if names.insert(entry.name.clone(), Value::Null).is_some() {
+                return Err(failure("CellSyntaxError", format!("input `{}` is given twice (line {})", entry.name, entry.line)));
+            }
+        }
+        let presence: Map<String, Value> = names.keys().map(|k| (k.clone(), Value::Bool(true))).collect();
+        for (name, _) in &presence {
+            if spec.input(name).is_none() {
+                let probe = std::iter::once((name.clone(), Value::Null)).collect();
+                if let Err(e) = self.executor.validate(action, probe) {
+                    return Err(action_error(e));
+                }
+            }
+        }
+        if let Some(missing) = spec.inputs.iter().find(|i| i.required && !presence.contains_key(i.name)) {
+            return Err(action_error(crate::actions::ActionError::MissingInput {
+                action: spec.name.into(),
+                input: missing.name.into(),
+                doc: missing.doc.into(),
+            }));
+        }
+        let mut inputs = Map::new();
+        for entry in entries {
+            let value = self.eval_entry(code, entry)?;
+            inputs.insert(entry.name.clone(), values::to_json(&value, values::Secrets::Reveal));
+        }
+        let result = self
+            .executor
+            .call(action, inputs, &self.shared.interrupt)
+            .map_err(|e| match e {
+                crate::actions::ActionError::Interrupted { .. } => failure("Interrupted", e.to_string()),
+                e => action_error(e),
+            })?;
+        let value = engine::output_to_dynamic(&self.executor, action, &result);
+        if let Some(name) = output {
+            self.scope.set_or_push(name, value.clone());
+        }
+        Ok(Some(value))
+    }
+
+    fn declare_parameters(&mut self, code: &str, entries: &[Entry]) -> Result<(), CellFailure> {
+        let mut declared: Vec<Param> = Vec::new();
+        for entry in entries {
+            let spec = self.eval_entry(code, entry)?;
+            let spec = values::to_json(&spec, values::Secrets::Reveal);
+            let param = Param::declare(&entry.name, &spec).map_err(|e| failure("ParameterError", e.to_string()))?;
+            if declared.iter().any(|p| p.name == param.name) {
+                return Err(failure("ParameterError", format!("parameter `{}` is declared twice", param.name)));
+            }
+            declared.push(param);
+        }
+        // Values supplied earlier (a headless runner, or a re-run of this cell after
+        // `%%values`) survive a re-declaration when they still validate.
+        let previous = self.params.take().map(|p| p.supplied).unwrap_or_default();
+        let mut params = Parameters { declared, supplied: Default::default() };
+        let keep: Vec<(String, Value)> = previous.into_iter().filter(|(n, v)| params.get(n).is_some_and(|p| p.check(v).is_ok())).collect();
+        params.supply(keep).map_err(|e| failure("ParameterError", e.to_string()))?;
+        self.bind_parameters(&params);
+        self.params = Some(params);
+        Ok(())
+    }
+
+    fn supply_values(&mut self, entries: &[Entry]) -> Result<(), CellFailure> {
+        let err = |e: ParamError| failure("ParameterError", e.to_string());
+        let params = self.params.as_mut().ok_or_else(|| err(ParamError::NoDeclarations))?;
+        let mut values = Vec::new();
+        for entry in entries {
+            values.push((entry.name.clone(), params::parse_value(&entry.name, &entry.text).map_err(err)?));
+        }
+        params.supply(values).map_err(err)?;
+        let params = params.clone();
+        self.bind_parameters(&params);
+        Ok(())
+    }
+
+    fn bind_parameters(&mut self, params: &Parameters) {
+        for (param, value) in params.values() {
+            match value {
+                Some(Value::String(s)) if param.secret => {
+                    self.scope.set_or_push(param.name.clone(), Secret::new(s));
+                }
+                Some(v) => {
+                    self.scope.set_or_push(param.name.clone(), values::to_dynamic(v, &[]));
+                }
+                None => {
+                    let _ = self.scope.remove::<Dynamic>(&param.name);
+                }
+            }
+        }
+    }
+
+    /// Supplies parameter values from outside before the notebook runs (headless runs).
+    pub fn supply_parameters(&mut self, values: Vec<(String, Value)>) -> Result<(), ParamError> {
+        let params = self.params.get_or_insert_with(Parameters::default);
+        params.supplied.extend(values);
+        Ok(())
+    }
+
+    /// The declared parameters, once the parameters cell has run.
+    pub fn parameters(&self) -> Option<&Parameters> {
+        self.params.as_ref()
+    }
+}
+
+impl Interpreter for RhaiInterpreter {
+    fn kernel_info(&self) -> Value {
+        json!({
+            "language_info": {
+                "name": "rhai",
+                "version": "1.27",
+                "mimetype": "text/x-rhai",
+                "file_extension": ".rhai",
+                "pygments_lexer": "rust",
+                "codemirror_mode": "rust",
+            },
+            "banner": format!("runbook {} — Rhai cells, %%action cells and %%parameters for operational runbooks", env!("CARGO_PKG_VERSION")),
+            "help_links": [{ "text": "Rhai book", "url": "https://rhai.rs/book/" }],
+        })
+    }
+
+    fn execute(&mut self, code: &str, out: Arc<dyn Output>) -> Outcome {
+        self.set_output(Some(out));
+        let result = self.run_cell(code);
+        self.set_output(None);
+        match result {
+            Ok(value) => Outcome::Ok { result: value.map(|v| values::bundle(&v)) },
+            Err(f) => Outcome::Error(f),
+        }
+    }
+
+    fn complete(&mut self, code: &str, cursor_pos: usize) -> Completion {
+        complete::complete(&complete::Context { scope: &self.scope, executor: &self.executor }, code, cursor_pos)
+    }
+
+    fn inspect(&mut self, code: &str, cursor_pos: usize, _detail_level: u8) -> Option<MimeBundle> {
+        complete::inspect(&complete::Context { scope: &self.scope, executor: &self.executor }, code, cursor_pos)
+    }
+
+    fn is_complete(&mut self, code: &str) -> Completeness {
+        complete::is_complete(&self.engine, code)
+    }
+
+    fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.shared.interrupt.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests;
