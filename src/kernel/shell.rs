@@ -26,6 +26,8 @@ pub struct Dispatcher {
     shutdown: watch::Sender<bool>,
     execution_count: i64,
     history: History,
+    /// Set by a failed cell with `stop_on_error`: abort what is queued once its reply is out.
+    abort_queued: bool,
 }
 
 impl Dispatcher {
@@ -45,6 +47,7 @@ impl Dispatcher {
             shutdown,
             execution_count: 0,
             history: History::default(),
+            abort_queued: false,
         }
     }
 
@@ -65,6 +68,9 @@ impl Dispatcher {
                 send_reply(&mut self.tx, reply).await;
             }
             self.iopub.status(Some(&msg), "idle");
+            if std::mem::take(&mut self.abort_queued) {
+                self.abort_queued().await;
+            }
             if msg.msg_type() == "shutdown_request" {
                 self.iopub.flush().await;
                 let _ = self.shutdown.send(true);
@@ -145,9 +151,7 @@ impl Dispatcher {
                 if counted {
                     self.history.record(count, &req.code, None);
                 }
-                if req.stop_on_error {
-                    self.abort_queued().await;
-                }
+                self.abort_queued = req.stop_on_error;
                 json!({
                     "status": "error",
                     "execution_count": count,
