@@ -99,8 +99,9 @@ impl Param {
         let err = |message: String| ParamError::Declaration { name: name.to_string(), message };
         let obj = spec
             .as_object()
-            .ok_or_else(|| err("declare it as a map, e.g. #{ type: \"string\", default: \"x\", description: \"...\" }".into()))?;
-        const KEYS: &[&str] = &["type", "default", "description", "allowed", "pattern", "secret", "required"];
+            .ok_or_else(|| err("declare it as a map, e.g. #{ type: \"string\", value: \"x\", description: \"...\" }".into()))?;
+        // `default` is a Rhai keyword, so the unquoted key is `value`; a quoted "default" works too.
+        const KEYS: &[&str] = &["type", "value", "default", "description", "allowed", "pattern", "secret", "required"];
         if let Some(bad) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(err(format!("unknown key `{bad}`; keys are {}", KEYS.join(", "))));
         }
@@ -123,7 +124,7 @@ impl Param {
             Some(_) => return Err(err("`pattern` must be a string (a regular expression)".into())),
         };
         let required = obj.get("required").and_then(Value::as_bool).unwrap_or(false);
-        let default = obj.get("default").filter(|v| !v.is_null() && !required).cloned();
+        let default = obj.get("value").or(obj.get("default")).filter(|v| !v.is_null() && !required).cloned();
         let param = Param {
             name: name.to_string(),
             ty,
@@ -253,7 +254,7 @@ mod tests {
 
     #[test]
     fn int_widens_to_float_but_not_the_reverse() {
-        let f = Param::declare("f", &json!({"type": "float", "default": 1})).unwrap();
+        let f = Param::declare("f", &json!({"type": "float", "value": 1})).unwrap();
         assert_eq!(f.default, Some(json!(1.0)));
         let i = Param::declare("i", &json!({"type": "int", "default": 1})).unwrap();
         assert!(i.check(&json!(1.5)).is_err());

@@ -1,0 +1,155 @@
+"""Local stand-ins for the outside world, shared by the tests and the demo:
+moto server (AWS IAM/STS) and a Slack Web API endpoint that records requests.
+Both listen on 127.0.0.1 only."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def runbook_bin():
+    path = Path(os.environ.get("RUNBOOK_BIN", ROOT / "target" / "debug" / "runbook"))
+    if not path.exists():
+        raise RuntimeError(f"{path} does not exist: run `cargo build` first")
+    return path
+
+
+def install_kernel(prefix):
+    """Installs the kernelspec under prefix and points Jupyter at it (and only at
+    temporary dirs, so the user's own Jupyter setup is untouched)."""
+    prefix = Path(prefix)
+    subprocess.run([str(runbook_bin()), "install", "--prefix", str(prefix)], check=True, capture_output=True)
+    os.environ["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
+    for var, sub in [("JUPYTER_DATA_DIR", "data"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                     ("JUPYTER_CONFIG_DIR", "config"), ("IPYTHONDIR", "ipython")]:
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+        os.environ[var] = str(prefix / sub)
+
+
+class Moto:
+    """moto server on 127.0.0.1 with AWS-managed policies loaded."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        exe = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
+        env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+        self.proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(self.port)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1).read()
+                break
+            except Exception:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("moto server did not start")
+                time.sleep(0.1)
+
+    def env(self):
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def reset(self):
+        req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def iam(self):
+        import boto3
+        return boto3.client("iam", endpoint_url=self.url, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def state(self):
+        return json.loads(urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=10).read())
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Slack:
+    """A Slack Web API endpoint: records chat.postMessage calls; can be told to fail."""
+
+    TOKEN = "xoxb-test-token"
+
+    def __init__(self):
+        self.requests = []
+        self.error = None          # e.g. "channel_not_found": answer ok=false with it
+        self.rate_limited = 0      # answer this many requests with 429 first
+        slack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    payload = json.loads(body or b"{}")
+                except ValueError:
+                    payload = {"_raw": body.decode("utf-8", "replace")}
+                slack.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "json": payload})
+                if slack.rate_limited > 0:
+                    slack.rate_limited -= 1
+                    self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+                elif self.headers.get("Authorization") != f"Bearer {Slack.TOKEN}":
+                    self._send(200, {"ok": False, "error": "invalid_auth"})
+                elif slack.error:
+                    self._send(200, {"ok": False, "error": slack.error})
+                else:
+                    self._send(200, {"ok": True, "channel": "C0123456", "ts": f"{time.time():.6f}",
+                                     "message": {"text": payload.get("text")}})
+
+            def _send(self, status, obj, headers=None):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def env(self):
+        return {"SLACK_API_URL": self.url, "SLACK_BOT_TOKEN": self.TOKEN}
+
+    def reset(self):
+        self.requests.clear()
+        self.error = None
+        self.rate_limited = 0
+
+    def messages(self):
+        return [r["json"] for r in self.requests if r["path"].endswith("/chat.postMessage")]
+
+    def stop(self):
+        self.server.shutdown()
