@@ -92,6 +92,7 @@ pub fn complete(ctx: &Context, code: &str, cursor: usize) -> Completion {
         }
     } else {
         let mut all: Vec<String> = ctx.scope.iter_raw().map(|(name, _, _)| name.to_string()).collect();
+        all.extend(declared_in(code));
         all.extend(KEYWORDS.iter().map(|k| k.to_string()));
         all.extend(FUNCTIONS.iter().map(|(f, _)| f.to_string()));
         all.extend(ctx.executor.specs().map(|s| {
@@ -104,6 +105,16 @@ pub fn complete(ctx: &Context, code: &str, cursor: usize) -> Completion {
     matches.sort();
     matches.dedup();
     Completion { matches, cursor_start: start, cursor_end: cursor }
+}
+
+/// Names declared by `let`, `const` and `fn` in the code being edited, not yet run.
+fn declared_in(code: &str) -> Vec<String> {
+    let words: Vec<&str> = code.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    words
+        .windows(2)
+        .filter(|w| matches!(w[0], "let" | "const" | "fn"))
+        .map(|w| w[1].to_string())
+        .collect()
 }
 
 pub fn inspect(ctx: &Context, code: &str, cursor: usize) -> Option<MimeBundle> {
