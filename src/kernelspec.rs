@@ -57,12 +57,20 @@ pub fn kernels_dir(location: &Location) -> Result<PathBuf, InstallError> {
 /// The kernel.json content for a binary at `program`.
 pub fn kernel_json(program: &Path) -> serde_json::Value {
     let mut spec: serde_json::Value = serde_json::from_str(TEMPLATE).unwrap_or_else(|_| json!({}));
-    spec["argv"] = json!([program.to_string_lossy(), "kernel", "--connection-file", "{connection_file}"]);
+    spec["argv"] = json!([
+        program.to_string_lossy(),
+        "kernel",
+        "--connection-file",
+        "{connection_file}"
+    ]);
     spec
 }
 
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
 }
 
 /// Installs the kernelspec; returns the directory written.
@@ -70,13 +78,18 @@ pub fn install(location: &Location, name: &str) -> Result<PathBuf, InstallError>
     if !valid_name(name) {
         return Err(InstallError::BadName(name.into()));
     }
-    let program = std::env::current_exe().and_then(|p| p.canonicalize()).map_err(InstallError::SelfPath)?;
+    let program = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(InstallError::SelfPath)?;
     let dir = kernels_dir(location)?.join(name);
     let write = |file: &str, bytes: &[u8]| {
         let path = dir.join(file);
         std::fs::write(&path, bytes).map_err(|source| InstallError::Write { path, source })
     };
-    std::fs::create_dir_all(&dir).map_err(|source| InstallError::Write { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| InstallError::Write {
+        path: dir.clone(),
+        source,
+    })?;
     let spec = serde_json::to_vec_pretty(&kernel_json(&program)).unwrap_or_default();
     write("kernel.json", &spec)?;
     write("logo-32x32.png", LOGO_32)?;
@@ -107,7 +120,8 @@ mod tests {
         for f in ["kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg"] {
             assert!(dir.join(f).is_file(), "{f} missing");
         }
-        let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("kernel.json")).unwrap()).unwrap();
+        let spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("kernel.json")).unwrap()).unwrap();
         assert!(Path::new(spec["argv"][0].as_str().unwrap()).is_absolute());
     }
 

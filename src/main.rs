@@ -12,7 +12,11 @@ use runbook::jupyter::Sockets;
 use runbook::kernelspec::{self, Location};
 
 #[derive(Parser)]
-#[command(name = "runbook", version, about = "A Jupyter kernel for operational runbooks (Rhai cells, AWS and Slack actions, typed parameters)")]
+#[command(
+    name = "runbook",
+    version,
+    about = "A Jupyter kernel for operational runbooks (Rhai cells, AWS and Slack actions, typed parameters)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +57,12 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Kernel { connection_file } => run_kernel(connection_file),
-        Command::Install { user: _, sys_prefix, prefix, name } => {
+        Command::Install {
+            user: _,
+            sys_prefix,
+            prefix,
+            name,
+        } => {
             let location = match (sys_prefix, prefix) {
                 (true, _) => Location::SysPrefix,
                 (false, Some(p)) => Location::Prefix(p),

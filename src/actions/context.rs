@@ -25,7 +25,10 @@ impl Context {
                 // IAM and STS answer in any region; without one configured, use us-east-1
                 // rather than failing before the first call.
                 let region = RegionProviderChain::default_provider().or_else("us-east-1");
-                aws_config::defaults(BehaviorVersion::latest()).region(region).load().await
+                aws_config::defaults(BehaviorVersion::latest())
+                    .region(region)
+                    .load()
+                    .await
             })
             .await
     }

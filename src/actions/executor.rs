@@ -20,13 +20,22 @@ pub struct Executor {
 impl Executor {
     pub fn new() -> std::io::Result<Executor> {
         let actions = registry::all();
-        let by_name = actions.iter().enumerate().map(|(i, a)| (a.spec().name, i)).collect();
+        let by_name = actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.spec().name, i))
+            .collect();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("actions")
             .enable_all()
             .build()?;
-        Ok(Executor { actions, by_name, ctx: Context::default(), runtime })
+        Ok(Executor {
+            actions,
+            by_name,
+            ctx: Context::default(),
+            runtime,
+        })
     }
 
     pub fn specs(&self) -> impl Iterator<Item = &'static ActionSpec> + '_ {
@@ -49,7 +58,11 @@ impl Executor {
 
     /// Checks a call against the spec: known action, known inputs, required inputs
     /// present, every value of the declared type. Nothing is called.
-    pub fn validate(&self, name: &str, inputs: Map<String, Value>) -> Result<(&dyn Action, Inputs), ActionError> {
+    pub fn validate(
+        &self,
+        name: &str,
+        inputs: Map<String, Value>,
+    ) -> Result<(&dyn Action, Inputs), ActionError> {
         let action = self.action(name)?;
         let spec = action.spec();
         for (key, value) in &inputs {
@@ -70,7 +83,11 @@ impl Executor {
                 });
             }
         }
-        if let Some(missing) = spec.inputs.iter().find(|i| i.required && inputs.get(i.name).is_none_or(Value::is_null)) {
+        if let Some(missing) = spec
+            .inputs
+            .iter()
+            .find(|i| i.required && inputs.get(i.name).is_none_or(Value::is_null))
+        {
             return Err(ActionError::MissingInput {
                 action: spec.name.to_string(),
                 input: missing.name.to_string(),
@@ -83,7 +100,12 @@ impl Executor {
 
     /// Validates and runs an action, blocking the calling (non-async) thread. Setting
     /// `interrupt` abandons the call within ~50 ms.
-    pub fn call(&self, name: &str, inputs: Map<String, Value>, interrupt: &AtomicBool) -> Result<Value, ActionError> {
+    pub fn call(
+        &self,
+        name: &str,
+        inputs: Map<String, Value>,
+        interrupt: &AtomicBool,
+    ) -> Result<Value, ActionError> {
         let (action, inputs) = self.validate(name, inputs)?;
         let spec = action.spec();
         tracing::info!(action = spec.name, "calling action");
@@ -144,7 +166,10 @@ mod tests {
     #[test]
     fn unknown_input_names_the_expected_inputs() {
         let ex = Executor::new().unwrap();
-        let err = ex.validate("aws.iam.create_user", inputs(json!({"username": "a"}))).err().unwrap();
+        let err = ex
+            .validate("aws.iam.create_user", inputs(json!({"username": "a"})))
+            .err()
+            .unwrap();
         let text = err.to_string();
         assert!(text.contains("has no input `username`"), "{text}");
         assert!(text.contains("did you mean `user_name`"), "{text}");
@@ -153,22 +178,37 @@ mod tests {
     #[test]
     fn missing_required_input_is_reported_before_any_call() {
         let ex = Executor::new().unwrap();
-        let err = ex.validate("aws.iam.attach_user_policy", inputs(json!({"user_name": "a"}))).err().unwrap();
-        assert!(matches!(err, ActionError::MissingInput { ref input, .. } if input == "policy"), "{err}");
+        let err = ex
+            .validate("aws.iam.attach_user_policy", inputs(json!({"user_name": "a"})))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, ActionError::MissingInput { ref input, .. } if input == "policy"),
+            "{err}"
+        );
     }
 
     #[test]
     fn wrong_type_names_expected_and_actual() {
         let ex = Executor::new().unwrap();
-        let err = ex.validate("aws.iam.create_user", inputs(json!({"user_name": 42}))).err().unwrap();
-        assert_eq!(err.to_string(), "input `user_name` of `aws.iam.create_user` must be a string, but the value is an int (42)");
+        let err = ex
+            .validate("aws.iam.create_user", inputs(json!({"user_name": 42})))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "input `user_name` of `aws.iam.create_user` must be a string, but the value is an int (42)"
+        );
     }
 
     #[test]
     fn secret_values_are_not_echoed_in_type_errors() {
         let ex = Executor::new().unwrap();
         let err = ex
-            .validate("aws.iam.create_login_profile", inputs(json!({"user_name": "a", "password": 123456})))
+            .validate(
+                "aws.iam.create_login_profile",
+                inputs(json!({"user_name": "a", "password": 123456})),
+            )
             .err()
             .unwrap();
         assert!(!err.to_string().contains("123456"), "{err}");

@@ -12,13 +12,37 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Attach a managed policy to an IAM user.",
     doc: "Calls IAM AttachUserPolicy. `policy` is an AWS-managed policy name (IAMUserChangePassword → arn:aws:iam::aws:policy/IAMUserChangePassword) or a full policy ARN.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "policy", ty: InputType::String, required: true, doc: "AWS-managed policy name or policy ARN", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "policy",
+            ty: InputType::String,
+            required: true,
+            doc: "AWS-managed policy name or policy ARN",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "policy_arn", doc: "the attached policy's ARN", secret: false },
-        OutputField { name: "changed", doc: "whether anything changed (true)", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "policy_arn",
+            doc: "the attached policy's ARN",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether anything changed (true)",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:AttachUserPolicy"],
@@ -60,7 +84,13 @@ mod tests {
 
     #[test]
     fn managed_policy_names_become_aws_arns_and_arns_pass_through() {
-        assert_eq!(policy_arn("IAMUserChangePassword"), "arn:aws:iam::aws:policy/IAMUserChangePassword");
-        assert_eq!(policy_arn("arn:aws:iam::123456789012:policy/x"), "arn:aws:iam::123456789012:policy/x");
+        assert_eq!(
+            policy_arn("IAMUserChangePassword"),
+            "arn:aws:iam::aws:policy/IAMUserChangePassword"
+        );
+        assert_eq!(
+            policy_arn("arn:aws:iam::123456789012:policy/x"),
+            "arn:aws:iam::123456789012:policy/x"
+        );
     }
 }

@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::context::aws_error;
 use super::password::{self, Policy};
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
+};
 
 pub struct CreateLoginProfile;
 
@@ -13,16 +15,54 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Give an IAM user a console password (generated to fit the account's password policy).",
     doc: "Calls IAM CreateLoginProfile. Without `password`, generates one that satisfies the account's password policy (GetAccountPasswordPolicy; AWS's default policy when none is set). The password is a secret: shown masked, revealed only with reveal(...).",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user to give console access", secret: false },
-        InputSpec { name: "password", ty: InputType::String, required: false, doc: "the password to set (default: generated)", secret: true },
-        InputSpec { name: "password_reset_required", ty: InputType::Bool, required: false, doc: "whether the user must choose a new password at first sign-in (default true)", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user to give console access",
+            secret: false,
+        },
+        InputSpec {
+            name: "password",
+            ty: InputType::String,
+            required: false,
+            doc: "the password to set (default: generated)",
+            secret: true,
+        },
+        InputSpec {
+            name: "password_reset_required",
+            ty: InputType::Bool,
+            required: false,
+            doc: "whether the user must choose a new password at first sign-in (default true)",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "password", doc: "the temporary password", secret: true },
-        OutputField { name: "password_reset_required", doc: "whether a reset is required at first sign-in", secret: false },
-        OutputField { name: "create_date", doc: "creation time (RFC 3339)", secret: false },
-        OutputField { name: "changed", doc: "whether anything changed (true)", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "password",
+            doc: "the temporary password",
+            secret: true,
+        },
+        OutputField {
+            name: "password_reset_required",
+            doc: "whether a reset is required at first sign-in",
+            secret: false,
+        },
+        OutputField {
+            name: "create_date",
+            doc: "creation time (RFC 3339)",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether anything changed (true)",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:CreateLoginProfile", "iam:GetAccountPasswordPolicy"],
@@ -70,7 +110,9 @@ async fn account_policy(iam: &aws_sdk_iam::Client) -> Result<Policy, ActionError
             let default = Policy::aws_default();
             Ok(match out.password_policy() {
                 Some(p) => Policy {
-                    min_length: p.minimum_password_length().map_or(default.min_length, |n| n.max(0) as usize),
+                    min_length: p
+                        .minimum_password_length()
+                        .map_or(default.min_length, |n| n.max(0) as usize),
                     uppercase: p.require_uppercase_characters(),
                     lowercase: p.require_lowercase_characters(),
                     numbers: p.require_numbers(),
@@ -79,7 +121,12 @@ async fn account_policy(iam: &aws_sdk_iam::Client) -> Result<Policy, ActionError
                 None => default,
             })
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Ok(Policy::aws_default()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(Policy::aws_default())
+        }
         Err(e) => Err(aws_error("GetAccountPasswordPolicy", e)),
     }
 }

@@ -4,7 +4,9 @@ use aws_sdk_iam::types::Tag;
 use serde_json::json;
 
 use super::context::aws_error;
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
+};
 
 pub struct CreateUser;
 
@@ -13,17 +15,59 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Create an IAM user.",
     doc: "Calls IAM CreateUser. Fails with EntityAlreadyExists when the user exists.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "name of the new user", secret: false },
-        InputSpec { name: "path", ty: InputType::String, required: false, doc: "IAM path, e.g. /engineering/ (default /)", secret: false },
-        InputSpec { name: "tags", ty: InputType::StringMap, required: false, doc: "tags to set on the user, as a map of key to value", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "name of the new user",
+            secret: false,
+        },
+        InputSpec {
+            name: "path",
+            ty: InputType::String,
+            required: false,
+            doc: "IAM path, e.g. /engineering/ (default /)",
+            secret: false,
+        },
+        InputSpec {
+            name: "tags",
+            ty: InputType::StringMap,
+            required: false,
+            doc: "tags to set on the user, as a map of key to value",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "user_name", doc: "the user's name", secret: false },
-        OutputField { name: "user_id", doc: "the user's unique id", secret: false },
-        OutputField { name: "arn", doc: "the user's ARN", secret: false },
-        OutputField { name: "path", doc: "the user's path", secret: false },
-        OutputField { name: "create_date", doc: "creation time (RFC 3339)", secret: false },
-        OutputField { name: "changed", doc: "whether anything changed (true)", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user's name",
+            secret: false,
+        },
+        OutputField {
+            name: "user_id",
+            doc: "the user's unique id",
+            secret: false,
+        },
+        OutputField {
+            name: "arn",
+            doc: "the user's ARN",
+            secret: false,
+        },
+        OutputField {
+            name: "path",
+            doc: "the user's path",
+            secret: false,
+        },
+        OutputField {
+            name: "create_date",
+            doc: "creation time (RFC 3339)",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether anything changed (true)",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:CreateUser", "iam:TagUser (with tags)"],
@@ -38,10 +82,14 @@ impl Action for CreateUser {
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
         let mut tags = Vec::new();
         for (key, value) in inputs.string_map("tags") {
-            let tag = Tag::builder().key(key).value(value).build().map_err(|e| ActionError::Invalid {
-                action: SPEC.name.into(),
-                message: format!("bad tag: {e}"),
-            })?;
+            let tag = Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| ActionError::Invalid {
+                    action: SPEC.name.into(),
+                    message: format!("bad tag: {e}"),
+                })?;
             tags.push(tag);
         }
         let out = ctx

@@ -11,10 +11,24 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.list_attached_user_policies",
     summary: "List the managed policies attached to an IAM user.",
     doc: "Calls IAM ListAttachedUserPolicies, following every page.",
-    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false }],
+    inputs: &[InputSpec {
+        name: "user_name",
+        ty: InputType::String,
+        required: true,
+        doc: "the user",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "policies", doc: "array of #{ policy_name, policy_arn }", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "policies",
+            doc: "array of #{ policy_name, policy_arn }",
+            secret: false,
+        },
     ],
     mutates: false,
     permissions: &["iam:ListAttachedUserPolicies"],

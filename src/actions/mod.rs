@@ -51,7 +51,9 @@ impl InputType {
             InputType::Int => value.is_i64(),
             InputType::Bool => value.is_boolean(),
             InputType::StringList => value.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
-            InputType::StringMap => value.as_object().is_some_and(|m| m.values().all(Value::is_string)),
+            InputType::StringMap => value
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string)),
         }
     }
 }
@@ -112,7 +114,12 @@ impl ActionSpec {
         for i in self.inputs {
             let req = if i.required { "required" } else { "optional" };
             let secret = if i.secret { ", secret" } else { "" };
-            s.push_str(&format!("  {}: {} ({req}{secret}) — {}\n", i.name, i.ty.name(), i.doc));
+            s.push_str(&format!(
+                "  {}: {} ({req}{secret}) — {}\n",
+                i.name,
+                i.ty.name(),
+                i.doc
+            ));
         }
         s.push_str("\nOutput:\n");
         for o in self.output {
@@ -147,7 +154,11 @@ impl Inputs {
         self.0
             .get(name)
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -174,7 +185,11 @@ pub enum ActionError {
         expected: Vec<String>,
     },
     #[error("`{action}` needs input `{input}` ({doc}); add a line `{input}: <expression>`")]
-    MissingInput { action: String, input: String, doc: String },
+    MissingInput {
+        action: String,
+        input: String,
+        doc: String,
+    },
     #[error("input `{input}` of `{action}` must be a {expected}, but the value is {got}")]
     WrongType {
         action: String,
@@ -196,7 +211,9 @@ pub enum ActionError {
         code: String,
         hint: Option<String>,
     },
-    #[error("Slack is not configured: set SLACK_BOT_TOKEN to a bot token (xoxb-…) with the chat:write scope in the kernel's environment (for Jupyter, in kernel.json's \"env\" or the shell that starts Jupyter)")]
+    #[error(
+        "Slack is not configured: set SLACK_BOT_TOKEN to a bot token (xoxb-…) with the chat:write scope in the kernel's environment (for Jupyter, in kernel.json's \"env\" or the shell that starts Jupyter)"
+    )]
     SlackNotConfigured,
     #[error("{action}: {message}")]
     Invalid { action: String, message: String },
@@ -220,7 +237,10 @@ fn did_you_mean(suggestions: &[String]) -> String {
         [one] => format!(" (did you mean `{one}`?)"),
         many => format!(
             " (did you mean one of {}?)",
-            many.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

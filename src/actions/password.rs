@@ -17,7 +17,13 @@ impl Policy {
     /// AWS's default when an account sets none: at least 8 characters and three of
     /// upper case, lower case, numbers and symbols. We always use all four.
     pub fn aws_default() -> Policy {
-        Policy { min_length: 8, uppercase: true, lowercase: true, numbers: true, symbols: true }
+        Policy {
+            min_length: 8,
+            uppercase: true,
+            lowercase: true,
+            numbers: true,
+            symbols: true,
+        }
     }
 }
 
@@ -57,13 +63,19 @@ mod tests {
     #[test]
     fn generated_passwords_meet_the_default_policy() {
         for _ in 0..200 {
-            assert!(satisfies(&generate(&Policy::aws_default()), &Policy::aws_default()));
+            assert!(satisfies(
+                &generate(&Policy::aws_default()),
+                &Policy::aws_default()
+            ));
         }
     }
 
     #[test]
     fn long_minimum_lengths_are_honoured() {
-        let policy = Policy { min_length: 40, ..Policy::aws_default() };
+        let policy = Policy {
+            min_length: 40,
+            ..Policy::aws_default()
+        };
         let p = generate(&policy);
         assert_eq!(p.chars().count(), 40);
         assert!(satisfies(&p, &policy));

@@ -37,7 +37,10 @@ mod tests {
         let specs: Vec<_> = all().iter().map(|a| a.spec().name).collect();
         let unique: std::collections::HashSet<_> = specs.iter().collect();
         assert_eq!(unique.len(), specs.len());
-        let create = all().into_iter().find(|a| a.spec().name == "aws.iam.create_user").unwrap();
+        let create = all()
+            .into_iter()
+            .find(|a| a.spec().name == "aws.iam.create_user")
+            .unwrap();
         assert_eq!(create.spec().module_and_function(), ("iam", "create_user"));
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
+};
 
 pub struct PostMessage;
 
@@ -16,13 +18,37 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Post a message to a Slack channel.",
     doc: "Calls chat.postMessage with the bot token in SLACK_BOT_TOKEN. SLACK_API_URL overrides the API base (default https://slack.com/api). Rate limits (429) are retried after Retry-After, at most 3 times.",
     inputs: &[
-        InputSpec { name: "channel", ty: InputType::String, required: true, doc: "channel name (#ops) or id (C0123…)", secret: false },
-        InputSpec { name: "text", ty: InputType::String, required: true, doc: "message text (Slack mrkdwn)", secret: false },
+        InputSpec {
+            name: "channel",
+            ty: InputType::String,
+            required: true,
+            doc: "channel name (#ops) or id (C0123…)",
+            secret: false,
+        },
+        InputSpec {
+            name: "text",
+            ty: InputType::String,
+            required: true,
+            doc: "message text (Slack mrkdwn)",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "channel", doc: "the channel id Slack posted to", secret: false },
-        OutputField { name: "ts", doc: "the message timestamp (its id)", secret: false },
-        OutputField { name: "text", doc: "the text sent", secret: false },
+        OutputField {
+            name: "channel",
+            doc: "the channel id Slack posted to",
+            secret: false,
+        },
+        OutputField {
+            name: "ts",
+            doc: "the message timestamp (its id)",
+            secret: false,
+        },
+        OutputField {
+            name: "text",
+            doc: "the text sent",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["Slack bot scope chat:write"],
@@ -39,7 +65,9 @@ impl Action for PostMessage {
     }
 
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
-        let token = std::env::var("SLACK_BOT_TOKEN").ok().filter(|t| !t.trim().is_empty());
+        let token = std::env::var("SLACK_BOT_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty());
         let token = token.ok_or(ActionError::SlackNotConfigured)?;
         let base = std::env::var("SLACK_API_URL").unwrap_or_else(|_| "https://slack.com/api".into());
         let url = format!("{}/{METHOD}", base.trim_end_matches('/'));
@@ -64,7 +92,10 @@ impl Action for PostMessage {
                 continue;
             }
             if status.as_u16() == 429 {
-                return Err(slack_error("ratelimited", Some(format!("still rate limited after {MAX_RETRIES} retries"))));
+                return Err(slack_error(
+                    "ratelimited",
+                    Some(format!("still rate limited after {MAX_RETRIES} retries")),
+                ));
             }
             let reply: Value = response
                 .json()
@@ -73,7 +104,11 @@ impl Action for PostMessage {
             if reply["ok"].as_bool() != Some(true) {
                 let code = reply["error"].as_str().unwrap_or("unknown_error").to_string();
                 let hint = hint_for(&code).map(str::to_string);
-                return Err(ActionError::Slack { method: METHOD, code, hint });
+                return Err(ActionError::Slack {
+                    method: METHOD,
+                    code,
+                    hint,
+                });
             }
             return Ok(json!({
                 "channel": reply["channel"].as_str().unwrap_or_default(),
@@ -85,7 +120,11 @@ impl Action for PostMessage {
 }
 
 fn slack_error(code: &str, hint: Option<String>) -> ActionError {
-    ActionError::Slack { method: METHOD, code: code.to_string(), hint }
+    ActionError::Slack {
+        method: METHOD,
+        code: code.to_string(),
+        hint,
+    }
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
@@ -124,7 +163,15 @@ mod tests {
 
     #[test]
     fn slack_error_shows_code_and_hint() {
-        let e = ActionError::Slack { method: METHOD, code: "channel_not_found".into(), hint: hint_for("channel_not_found").map(str::to_string) };
-        assert!(e.to_string().starts_with("Slack chat.postMessage failed: channel_not_found ("), "{e}");
+        let e = ActionError::Slack {
+            method: METHOD,
+            code: "channel_not_found".into(),
+            hint: hint_for("channel_not_found").map(str::to_string),
+        };
+        assert!(
+            e.to_string()
+                .starts_with("Slack chat.postMessage failed: channel_not_found ("),
+            "{e}"
+        );
     }
 }

@@ -13,9 +13,21 @@ static SPEC: ActionSpec = ActionSpec {
     doc: "Calls STS GetCallerIdentity with the credentials from the default chain. Needs no permission grant; useful to record who made a change.",
     inputs: &[],
     output: &[
-        OutputField { name: "account", doc: "12-digit AWS account id", secret: false },
-        OutputField { name: "arn", doc: "ARN of the calling identity", secret: false },
-        OutputField { name: "user_id", doc: "unique id of the calling identity", secret: false },
+        OutputField {
+            name: "account",
+            doc: "12-digit AWS account id",
+            secret: false,
+        },
+        OutputField {
+            name: "arn",
+            doc: "ARN of the calling identity",
+            secret: false,
+        },
+        OutputField {
+            name: "user_id",
+            doc: "unique id of the calling identity",
+            secret: false,
+        },
     ],
     mutates: false,
     permissions: &["sts:GetCallerIdentity (always allowed)"],

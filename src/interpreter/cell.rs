@@ -24,9 +24,17 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Rhai,
-    Action { action: String, output: Option<String>, entries: Vec<Entry> },
-    Parameters { entries: Vec<Entry> },
-    Values { entries: Vec<Entry> },
+    Action {
+        action: String,
+        output: Option<String>,
+        entries: Vec<Entry>,
+    },
+    Parameters {
+        entries: Vec<Entry>,
+    },
+    Values {
+        entries: Vec<Entry>,
+    },
 }
 
 pub const MAGICS: &[&str] = &["%%action", "%%parameters", "%%values"];
@@ -43,6 +51,12 @@ pub fn parse(code: &str) -> Result<Cell, String> {
     let mut words = header.split_whitespace();
     let magic = words.next().unwrap_or_default();
     let rest: Vec<&str> = words.collect();
+    if !MAGICS.contains(&magic) {
+        return Err(format!(
+            "unknown cell magic `{magic}`; this kernel knows {}",
+            MAGICS.join(", ")
+        ));
+    }
     let entries = entries(body, first_line + 1)?;
     match magic {
         "%%action" => {
@@ -52,19 +66,34 @@ pub fn parse(code: &str) -> Result<Cell, String> {
                 [action, arrow_output] if arrow_output.starts_with("->") => {
                     (action.to_string(), Some(arrow_output[2..].to_string()))
                 }
-                _ => return Err(format!("expected `%%action ACTION_NAME [-> variable]`, found `{header}`")),
+                _ => {
+                    return Err(format!(
+                        "expected `%%action ACTION_NAME [-> variable]`, found `{header}`"
+                    ));
+                }
             };
             if let Some(out) = &output
                 && !is_identifier(out)
             {
-                return Err(format!("`{out}` is not a valid variable name for the action's output"));
+                return Err(format!(
+                    "`{out}` is not a valid variable name for the action's output"
+                ));
             }
-            Ok(Cell::Action { action, output, entries })
+            Ok(Cell::Action {
+                action,
+                output,
+                entries,
+            })
         }
         "%%parameters" if rest.is_empty() => Ok(Cell::Parameters { entries }),
         "%%values" if rest.is_empty() => Ok(Cell::Values { entries }),
-        "%%parameters" | "%%values" => Err(format!("`{magic}` takes nothing after it on its line; put one `name: ...` per line below")),
-        other => Err(format!("unknown cell magic `{other}`; this kernel knows {}", MAGICS.join(", "))),
+        "%%parameters" | "%%values" => Err(format!(
+            "`{magic}` takes nothing after it on its line; put one `name: ...` per line below"
+        )),
+        other => Err(format!(
+            "unknown cell magic `{other}`; this kernel knows {}",
+            MAGICS.join(", ")
+        )),
     }
 }
 
@@ -84,15 +113,23 @@ fn entries(body: &str, first_line: usize) -> Result<Vec<Entry>, String> {
             continue;
         }
         let starts_entry = !line.starts_with(char::is_whitespace)
-            && t.split_once(':').is_some_and(|(name, rest)| is_identifier(name.trim()) && !rest.starts_with(':'));
+            && t.split_once(':')
+                .is_some_and(|(name, rest)| is_identifier(name.trim()) && !rest.starts_with(':'));
         if starts_entry {
             let (name, text) = t.split_once(':').unwrap_or_default();
-            out.push(Entry { name: name.trim().to_string(), text: text.trim().to_string(), line: first_line + i });
+            out.push(Entry {
+                name: name.trim().to_string(),
+                text: text.trim().to_string(),
+                line: first_line + i,
+            });
         } else if let Some(last) = out.last_mut() {
             last.text.push('\n');
             last.text.push_str(line);
         } else {
-            return Err(format!("line {}: expected `name: value`, found `{t}`", first_line + i));
+            return Err(format!(
+                "line {}: expected `name: value`, found `{t}`",
+                first_line + i
+            ));
         }
     }
     Ok(out)
@@ -105,10 +142,24 @@ mod tests {
     #[test]
     fn action_cell_with_output_and_inputs() {
         let cell = parse("%%action aws.iam.create_user -> new_user\nuser_name: user_name\n// note\ntags: #{\n  team: \"sre\"\n}\n").unwrap();
-        let Cell::Action { action, output, entries } = cell else { panic!() };
+        let Cell::Action {
+            action,
+            output,
+            entries,
+        } = cell
+        else {
+            panic!()
+        };
         assert_eq!(action, "aws.iam.create_user");
         assert_eq!(output.as_deref(), Some("new_user"));
-        assert_eq!(entries[0], Entry { name: "user_name".into(), text: "user_name".into(), line: 2 });
+        assert_eq!(
+            entries[0],
+            Entry {
+                name: "user_name".into(),
+                text: "user_name".into(),
+                line: 2
+            }
+        );
         assert_eq!(entries[1].name, "tags");
         assert_eq!(entries[1].line, 4);
         assert!(entries[1].text.contains("team: \"sre\""));
@@ -116,7 +167,9 @@ mod tests {
 
     #[test]
     fn module_paths_do_not_start_entries() {
-        let Cell::Action { entries, .. } = parse("%%action a.b\nx: iam::get(1)\n").unwrap() else { panic!() };
+        let Cell::Action { entries, .. } = parse("%%action a.b\nx: iam::get(1)\n").unwrap() else {
+            panic!()
+        };
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].text, "iam::get(1)");
     }
@@ -130,7 +183,10 @@ mod tests {
 
     #[test]
     fn values_cell_keeps_json_text_verbatim() {
-        let Cell::Values { entries } = parse("%%values\nuser_name: \"\\\"; throw 1; \\\"\"\n").unwrap() else { panic!() };
+        let Cell::Values { entries } = parse("%%values\nuser_name: \"\\\"; throw 1; \\\"\"\n").unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(entries[0].text, r#""\"; throw 1; \"""#);
     }
 }

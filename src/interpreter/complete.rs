@@ -24,14 +24,29 @@ const KEYWORDS: &[&str] = &[
 const FUNCTIONS: &[(&str, &str)] = &[
     ("print", "print(value) — write to the cell's stdout"),
     ("debug", "debug(value) — write to the cell's stderr"),
-    ("display", "display(value) — show a value as rich output (maps as JSON, arrays of maps as a table)"),
+    (
+        "display",
+        "display(value) — show a value as rich output (maps as JSON, arrays of maps as a table)",
+    ),
     ("display_html", "display_html(html) — show HTML"),
     ("display_markdown", "display_markdown(text) — show Markdown"),
     ("clear_output", "clear_output() — clear this cell's output"),
-    ("reveal", "reveal(secret) — the text of a secret value; what you do with it may be saved"),
-    ("secret", "secret(text) — wrap text as a secret value that prints masked"),
-    ("input", "input(prompt) — ask the user for a line of text (not in papermill runs)"),
-    ("input_secret", "input_secret(prompt) — ask the user for a secret (not in papermill runs)"),
+    (
+        "reveal",
+        "reveal(secret) — the text of a secret value; what you do with it may be saved",
+    ),
+    (
+        "secret",
+        "secret(text) — wrap text as a secret value that prints masked",
+    ),
+    (
+        "input",
+        "input(prompt) — ask the user for a line of text (not in papermill runs)",
+    ),
+    (
+        "input_secret",
+        "input_secret(prompt) — ask the user for a secret (not in papermill runs)",
+    ),
     ("type_of", "type_of(value) — the value's type name"),
     ("parse_int", "parse_int(text) — text to int"),
     ("parse_float", "parse_float(text) — text to float"),
@@ -84,14 +99,21 @@ pub fn complete(ctx: &Context, code: &str, cursor: usize) -> Completion {
         MAGICS.iter().map(|m| m.to_string()).collect()
     } else if line == 0 && in_action_cell && line_text.trim_start().starts_with("%%action ") {
         ctx.executor.specs().map(|s| s.name.to_string()).collect()
-    } else if in_action_cell && line_text.trim_start() == prefix && !line_text.starts_with(char::is_whitespace) {
+    } else if in_action_cell
+        && line_text.trim_start() == prefix
+        && !line_text.starts_with(char::is_whitespace)
+    {
         // At the start of an input line: the action's input names.
         match action_header(code).and_then(|a| ctx.executor.spec(&a)) {
             Some(spec) => spec.inputs.iter().map(|i| format!("{}: ", i.name)).collect(),
             None => Vec::new(),
         }
     } else {
-        let mut all: Vec<String> = ctx.scope.iter_raw().map(|(name, _, _)| name.to_string()).collect();
+        let mut all: Vec<String> = ctx
+            .scope
+            .iter_raw()
+            .map(|(name, _, _)| name.to_string())
+            .collect();
         all.extend(declared_in(code));
         all.extend(KEYWORDS.iter().map(|k| k.to_string()));
         all.extend(FUNCTIONS.iter().map(|(f, _)| f.to_string()));
@@ -101,15 +123,25 @@ pub fn complete(ctx: &Context, code: &str, cursor: usize) -> Completion {
         }));
         all
     };
-    let mut matches: Vec<String> = candidates.into_iter().filter(|c| c.starts_with(&prefix)).collect();
+    let mut matches: Vec<String> = candidates
+        .into_iter()
+        .filter(|c| c.starts_with(&prefix))
+        .collect();
     matches.sort();
     matches.dedup();
-    Completion { matches, cursor_start: start, cursor_end: cursor }
+    Completion {
+        matches,
+        cursor_start: start,
+        cursor_end: cursor,
+    }
 }
 
 /// Names declared by `let`, `const` and `fn` in the code being edited, not yet run.
 fn declared_in(code: &str) -> Vec<String> {
-    let words: Vec<&str> = code.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = code
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
     words
         .windows(2)
         .filter(|w| matches!(w[0], "let" | "const" | "fn"))
@@ -154,19 +186,27 @@ pub fn is_complete(engine: &Engine, code: &str) -> Completeness {
         return if code.ends_with("\n\n") || code.trim().lines().count() > 1 && code.ends_with('\n') {
             Completeness::Complete
         } else {
-            Completeness::Incomplete { indent: String::new() }
+            Completeness::Incomplete {
+                indent: String::new(),
+            }
         };
     }
     if let Some(depth) = open_depth(code) {
         if depth > 0 {
-            return Completeness::Incomplete { indent: "    ".repeat(depth.min(8)) };
+            return Completeness::Incomplete {
+                indent: "    ".repeat(depth.min(8)),
+            };
         }
     } else {
-        return Completeness::Incomplete { indent: String::new() };
+        return Completeness::Incomplete {
+            indent: String::new(),
+        };
     }
     match engine.compile(code) {
         Ok(_) => Completeness::Complete,
-        Err(e) if matches!(e.err_type(), rhai::ParseErrorType::UnexpectedEOF) => Completeness::Incomplete { indent: String::new() },
+        Err(e) if matches!(e.err_type(), rhai::ParseErrorType::UnexpectedEOF) => Completeness::Incomplete {
+            indent: String::new(),
+        },
         Err(_) => Completeness::Invalid,
     }
 }

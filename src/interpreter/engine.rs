@@ -64,7 +64,9 @@ pub fn build(limits: &Limits, shared: Arc<Shared>, executor: Arc<Executor>) -> E
         .set_max_array_size(limits.max_array_size)
         .set_max_map_size(limits.max_map_size);
     match &limits.module_dir {
-        Some(dir) => engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(dir)),
+        Some(dir) => {
+            engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(dir))
+        }
         None => engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new()),
     };
 
@@ -129,15 +131,23 @@ fn register_display(engine: &mut Engine, shared: &Arc<Shared>) {
         }
     });
     let s = shared.clone();
-    engine.register_fn("input", move |prompt: &str| -> Result<String, Box<EvalAltResult>> {
-        let out = s.output().ok_or("input is only available while a cell runs")?;
-        out.input(prompt, false).map_err(Into::into)
-    });
+    engine.register_fn(
+        "input",
+        move |prompt: &str| -> Result<String, Box<EvalAltResult>> {
+            let out = s.output().ok_or("input is only available while a cell runs")?;
+            out.input(prompt, false).map_err(Into::into)
+        },
+    );
     let s = shared.clone();
-    engine.register_fn("input_secret", move |prompt: &str| -> Result<Secret, Box<EvalAltResult>> {
-        let out = s.output().ok_or("input is only available while a cell runs")?;
-        out.input(prompt, true).map(|v| Secret::new(&v)).map_err(Into::into)
-    });
+    engine.register_fn(
+        "input_secret",
+        move |prompt: &str| -> Result<Secret, Box<EvalAltResult>> {
+            let out = s.output().ok_or("input is only available while a cell runs")?;
+            out.input(prompt, true)
+                .map(|v| Secret::new(&v))
+                .map_err(Into::into)
+        },
+    );
 }
 
 /// Binds every action as `module::function(#{ inputs })` (and `module::function()`
@@ -157,13 +167,24 @@ fn register_actions(engine: &mut Engine, shared: Arc<Shared>, executor: Arc<Exec
     }
 }
 
-pub fn call(executor: &Executor, shared: &Shared, name: &str, inputs: RhaiMap) -> Result<Dynamic, Box<EvalAltResult>> {
+pub fn call(
+    executor: &Executor,
+    shared: &Shared,
+    name: &str,
+    inputs: RhaiMap,
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let json = values::to_json(&Dynamic::from_map(inputs), Secrets::Reveal);
     let inputs = json.as_object().cloned().unwrap_or_default();
     match executor.call(name, inputs, &shared.interrupt) {
         Ok(output) => Ok(output_to_dynamic(executor, name, &output)),
-        Err(ActionError::Interrupted { .. }) => Err(Box::new(EvalAltResult::ErrorTerminated(Dynamic::UNIT, Position::NONE))),
-        Err(e) => Err(Box::new(EvalAltResult::ErrorRuntime(format!("{name}: {e}").into(), Position::NONE))),
+        Err(ActionError::Interrupted { .. }) => Err(Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::UNIT,
+            Position::NONE,
+        ))),
+        Err(e) => Err(Box::new(EvalAltResult::ErrorRuntime(
+            format!("{name}: {e}").into(),
+            Position::NONE,
+        ))),
     }
 }
 

@@ -7,7 +7,11 @@ use super::CellFailure;
 
 pub fn failure(ename: &str, evalue: impl Into<String>) -> CellFailure {
     let evalue = evalue.into();
-    CellFailure { ename: ename.to_string(), traceback: vec![format!("{ename}: {evalue}")], evalue }
+    CellFailure {
+        ename: ename.to_string(),
+        traceback: vec![format!("{ename}: {evalue}")],
+        evalue,
+    }
 }
 
 /// A failure located in `source`; `line_offset` shifts Rhai's 1-based line numbers
@@ -26,10 +30,18 @@ pub fn located(ename: &str, message: &str, pos: Position, cell: &str, line_offse
         let gutter = line.to_string().len();
         traceback.push(format!("{:>gutter$} | {src}", line));
         if let Some(col) = col {
-            traceback.push(format!("{:>gutter$} | {}^", "", " ".repeat(col.saturating_sub(1))));
+            traceback.push(format!(
+                "{:>gutter$} | {}^",
+                "",
+                " ".repeat(col.saturating_sub(1))
+            ));
         }
     }
-    CellFailure { ename: ename.to_string(), evalue, traceback }
+    CellFailure {
+        ename: ename.to_string(),
+        evalue,
+        traceback,
+    }
 }
 
 /// A Rhai error from running or compiling `cell`.
@@ -37,7 +49,10 @@ pub fn from_rhai(err: &EvalAltResult, cell: &str, line_offset: usize) -> CellFai
     let inner = innermost(err);
     let (ename, message) = match inner {
         EvalAltResult::ErrorTerminated(..) => {
-            return failure("Interrupted", "the cell was interrupted; variables set before the interruption keep their values");
+            return failure(
+                "Interrupted",
+                "the cell was interrupted; variables set before the interruption keep their values",
+            );
         }
         EvalAltResult::ErrorParsing(kind, _) => ("ParseError", kind.to_string()),
         EvalAltResult::ErrorRuntime(value, _) => ("RuntimeError", value.to_string()),
@@ -45,19 +60,39 @@ pub fn from_rhai(err: &EvalAltResult, cell: &str, line_offset: usize) -> CellFai
     };
     // The position of the outermost call site is in this cell; inner ones may be in a
     // function defined in an earlier cell.
-    let pos = if err.position().is_none() { inner.position() } else { err.position() };
-    let message = if std::ptr::eq(inner, err) {
+    let pos = if err.position().is_none() {
+        inner.position()
+    } else {
+        err.position()
+    };
+    let calls = function_chain(err);
+    let message = if calls.is_empty() {
         message
     } else {
-        format!("{message} (in {})", strip_position(&err.to_string()))
+        format!("{message} (in function {})", calls.join(" → "))
     };
     located(ename, &message, pos, cell, line_offset)
 }
 
 fn innermost(err: &EvalAltResult) -> &EvalAltResult {
     match err {
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => innermost(inner),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
+            innermost(inner)
+        }
         other => other,
+    }
+}
+
+/// Names of the functions an error passed through, outermost first.
+fn function_chain(err: &EvalAltResult) -> Vec<String> {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
+            let mut names = vec![format!("`{name}`")];
+            names.extend(function_chain(inner));
+            names
+        }
+        EvalAltResult::ErrorInModule(_, inner, _) => function_chain(inner),
+        _ => Vec::new(),
     }
 }
 
@@ -74,7 +109,13 @@ mod tests {
 
     #[test]
     fn located_failure_quotes_the_line_and_points_at_the_column() {
-        let f = located("RuntimeError", "boom", Position::new(2, 5), "let a = 1;\nlet b = x;", 0);
+        let f = located(
+            "RuntimeError",
+            "boom",
+            Position::new(2, 5),
+            "let a = 1;\nlet b = x;",
+            0,
+        );
         assert_eq!(f.evalue, "boom (line 2, column 5)");
         assert_eq!(f.traceback[1], "2 | let b = x;");
         assert_eq!(f.traceback[2], "  |     ^");

@@ -42,9 +42,19 @@ pub struct RhaiInterpreter {
 
 impl RhaiInterpreter {
     pub fn new(executor: Arc<Executor>, limits: &Limits) -> RhaiInterpreter {
-        let shared = Arc::new(Shared { output: Mutex::new(None), interrupt: Arc::new(AtomicBool::new(false)) });
+        let shared = Arc::new(Shared {
+            output: Mutex::new(None),
+            interrupt: Arc::new(AtomicBool::new(false)),
+        });
         let engine = engine::build(limits, shared.clone(), executor.clone());
-        RhaiInterpreter { engine, scope: Scope::new(), functions: AST::empty(), shared, executor, params: None }
+        RhaiInterpreter {
+            engine,
+            scope: Scope::new(),
+            functions: AST::empty(),
+            shared,
+            executor,
+            params: None,
+        }
     }
 
     fn set_output(&self, out: Option<Arc<dyn Output>>) {
@@ -62,7 +72,11 @@ impl RhaiInterpreter {
         }
         match cell {
             Cell::Rhai => self.run_rhai(code),
-            Cell::Action { action, output, entries } => self.run_action(code, &action, output.as_deref(), &entries),
+            Cell::Action {
+                action,
+                output,
+                entries,
+            } => self.run_action(code, &action, output.as_deref(), &entries),
             Cell::Parameters { entries } => self.declare_parameters(code, &entries).map(|()| None),
             Cell::Values { entries } => self.supply_values(&entries).map(|()| None),
         }
@@ -74,7 +88,9 @@ impl RhaiInterpreter {
             .compile_with_scope(&self.scope, code)
             .map_err(|e| from_rhai(&e.into(), code, 0))?;
         let program = self.functions.merge(&ast);
-        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
         // Functions defined before a failure are still defined, as in a REPL.
         self.functions = self.functions.merge(&ast.clone_functions_only());
         let value = result.map_err(|e| from_rhai(&e, code, 0))?;
@@ -90,7 +106,9 @@ impl RhaiInterpreter {
             .compile_with_scope(&self.scope, &entry.text)
             .map_err(|e| from_rhai(&e.into(), code, entry.line - 1))?;
         let program = self.functions.merge(&ast);
-        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
         self.scope.rewind(len);
         result.map_err(|e| {
             let mut f = from_rhai(&e, code, entry.line - 1);
@@ -100,20 +118,31 @@ impl RhaiInterpreter {
         })
     }
 
-    fn run_action(&mut self, code: &str, action: &str, output: Option<&str>, entries: &[Entry]) -> Result<Option<Dynamic>, CellFailure> {
+    fn run_action(
+        &mut self,
+        code: &str,
+        action: &str,
+        output: Option<&str>,
+        entries: &[Entry],
+    ) -> Result<Option<Dynamic>, CellFailure> {
         let action_error = |e: crate::actions::ActionError| failure("ActionError", e.to_string());
         // Names are checked before any expression runs: an expression may itself call
         // an action, and nothing should happen for a cell that cannot run.
         let spec = self.executor.spec(action).ok_or_else(|| {
-            action_error(self.executor.validate(action, Map::new()).err().unwrap_or(crate::actions::ActionError::UnknownAction {
-                name: action.into(),
-                suggestions: vec![],
-            }))
+            action_error(self.executor.validate(action, Map::new()).err().unwrap_or(
+                crate::actions::ActionError::UnknownAction {
+                    name: action.into(),
+                    suggestions: vec![],
+                },
+            ))
         })?;
         let mut names = Map::new();
         for entry in entries {
             if names.insert(entry.name.clone(), Value::Null).is_some() {
-                return Err(failure("CellSyntaxError", format!("input `{}` is given twice (line {})", entry.name, entry.line)));
+                return Err(failure(
+                    "CellSyntaxError",
+                    format!("input `{}` is given twice (line {})", entry.name, entry.line),
+                ));
             }
         }
         let presence: Map<String, Value> = names.keys().map(|k| (k.clone(), Value::Bool(true))).collect();
@@ -125,7 +154,11 @@ impl RhaiInterpreter {
                 }
             }
         }
-        if let Some(missing) = spec.inputs.iter().find(|i| i.required && !presence.contains_key(i.name)) {
+        if let Some(missing) = spec
+            .inputs
+            .iter()
+            .find(|i| i.required && !presence.contains_key(i.name))
+        {
             return Err(action_error(crate::actions::ActionError::MissingInput {
                 action: spec.name.into(),
                 input: missing.name.into(),
@@ -135,7 +168,10 @@ impl RhaiInterpreter {
         let mut inputs = Map::new();
         for entry in entries {
             let value = self.eval_entry(code, entry)?;
-            inputs.insert(entry.name.clone(), values::to_json(&value, values::Secrets::Reveal));
+            inputs.insert(
+                entry.name.clone(),
+                values::to_json(&value, values::Secrets::Reveal),
+            );
         }
         let result = self
             .executor
@@ -156,18 +192,30 @@ impl RhaiInterpreter {
         for entry in entries {
             let spec = self.eval_entry(code, entry)?;
             let spec = values::to_json(&spec, values::Secrets::Reveal);
-            let param = Param::declare(&entry.name, &spec).map_err(|e| failure("ParameterError", e.to_string()))?;
+            let param =
+                Param::declare(&entry.name, &spec).map_err(|e| failure("ParameterError", e.to_string()))?;
             if declared.iter().any(|p| p.name == param.name) {
-                return Err(failure("ParameterError", format!("parameter `{}` is declared twice", param.name)));
+                return Err(failure(
+                    "ParameterError",
+                    format!("parameter `{}` is declared twice", param.name),
+                ));
             }
             declared.push(param);
         }
         // Values supplied earlier (a headless runner, or a re-run of this cell after
         // `%%values`) survive a re-declaration when they still validate.
         let previous = self.params.take().map(|p| p.supplied).unwrap_or_default();
-        let mut params = Parameters { declared, supplied: Default::default() };
-        let keep: Vec<(String, Value)> = previous.into_iter().filter(|(n, v)| params.get(n).is_some_and(|p| p.check(v).is_ok())).collect();
-        params.supply(keep).map_err(|e| failure("ParameterError", e.to_string()))?;
+        let mut params = Parameters {
+            declared,
+            supplied: Default::default(),
+        };
+        let keep: Vec<(String, Value)> = previous
+            .into_iter()
+            .filter(|(n, v)| params.get(n).is_some_and(|p| p.check(v).is_ok()))
+            .collect();
+        params
+            .supply(keep)
+            .map_err(|e| failure("ParameterError", e.to_string()))?;
         self.bind_parameters(&params);
         self.params = Some(params);
         Ok(())
@@ -175,10 +223,16 @@ impl RhaiInterpreter {
 
     fn supply_values(&mut self, entries: &[Entry]) -> Result<(), CellFailure> {
         let err = |e: ParamError| failure("ParameterError", e.to_string());
-        let params = self.params.as_mut().ok_or_else(|| err(ParamError::NoDeclarations))?;
+        let params = self
+            .params
+            .as_mut()
+            .ok_or_else(|| err(ParamError::NoDeclarations))?;
         let mut values = Vec::new();
         for entry in entries {
-            values.push((entry.name.clone(), params::parse_value(&entry.name, &entry.text).map_err(err)?));
+            values.push((
+                entry.name.clone(),
+                params::parse_value(&entry.name, &entry.text).map_err(err)?,
+            ));
         }
         params.supply(values).map_err(err)?;
         let params = params.clone();
@@ -193,7 +247,8 @@ impl RhaiInterpreter {
                     self.scope.set_or_push(param.name.clone(), Secret::new(s));
                 }
                 Some(v) => {
-                    self.scope.set_or_push(param.name.clone(), values::to_dynamic(v, &[]));
+                    self.scope
+                        .set_or_push(param.name.clone(), values::to_dynamic(v, &[]));
                 }
                 None => {
                     let _ = self.scope.remove::<Dynamic>(&param.name);
@@ -236,17 +291,33 @@ impl Interpreter for RhaiInterpreter {
         let result = self.run_cell(code);
         self.set_output(None);
         match result {
-            Ok(value) => Outcome::Ok { result: value.map(|v| values::bundle(&v)) },
+            Ok(value) => Outcome::Ok {
+                result: value.map(|v| values::bundle(&v)),
+            },
             Err(f) => Outcome::Error(f),
         }
     }
 
     fn complete(&mut self, code: &str, cursor_pos: usize) -> Completion {
-        complete::complete(&complete::Context { scope: &self.scope, executor: &self.executor }, code, cursor_pos)
+        complete::complete(
+            &complete::Context {
+                scope: &self.scope,
+                executor: &self.executor,
+            },
+            code,
+            cursor_pos,
+        )
     }
 
     fn inspect(&mut self, code: &str, cursor_pos: usize, _detail_level: u8) -> Option<MimeBundle> {
-        complete::inspect(&complete::Context { scope: &self.scope, executor: &self.executor }, code, cursor_pos)
+        complete::inspect(
+            &complete::Context {
+                scope: &self.scope,
+                executor: &self.executor,
+            },
+            code,
+            cursor_pos,
+        )
     }
 
     fn is_complete(&mut self, code: &str) -> Completeness {

@@ -75,15 +75,34 @@ pub enum ParamError {
     #[error("parameter `{name}`: {message}")]
     Declaration { name: String, message: String },
     #[error("parameter `{name}` must be a {expected}, but the value given is {got}{hint}")]
-    WrongType { name: String, expected: &'static str, got: String, hint: &'static str },
+    WrongType {
+        name: String,
+        expected: &'static str,
+        got: String,
+        hint: &'static str,
+    },
     #[error("parameter `{name}` must be one of {allowed}, but the value given is {got}")]
-    NotAllowed { name: String, allowed: String, got: String },
+    NotAllowed {
+        name: String,
+        allowed: String,
+        got: String,
+    },
     #[error("parameter `{name}` must match the pattern {pattern}, but the value given is {got}")]
-    NoMatch { name: String, pattern: String, got: String },
+    NoMatch {
+        name: String,
+        pattern: String,
+        got: String,
+    },
     #[error("unknown parameter `{name}`; this notebook declares: {declared}")]
     Unknown { name: String, declared: String },
-    #[error("`{name}: {text}` is not a JSON value ({message}); values are data: write strings in double quotes")]
-    NotJson { name: String, text: String, message: String },
+    #[error(
+        "`{name}: {text}` is not a JSON value ({message}); values are data: write strings in double quotes"
+    )]
+    NotJson {
+        name: String,
+        text: String,
+        message: String,
+    },
     #[error("no parameters are declared yet: run the parameters cell (`%%parameters`) before `%%values`")]
     NoDeclarations,
     #[error(
@@ -96,20 +115,36 @@ pub enum ParamError {
 impl Param {
     /// Builds a declaration from the evaluated map of a `%%parameters` entry.
     pub fn declare(name: &str, spec: &Value) -> Result<Param, ParamError> {
-        let err = |message: String| ParamError::Declaration { name: name.to_string(), message };
-        let obj = spec
-            .as_object()
-            .ok_or_else(|| err("declare it as a map, e.g. #{ type: \"string\", value: \"x\", description: \"...\" }".into()))?;
+        let err = |message: String| ParamError::Declaration {
+            name: name.to_string(),
+            message,
+        };
+        let obj = spec.as_object().ok_or_else(|| {
+            err("declare it as a map, e.g. #{ type: \"string\", value: \"x\", description: \"...\" }".into())
+        })?;
         // `default` is a Rhai keyword, so the unquoted key is `value`; a quoted "default" works too.
-        const KEYS: &[&str] = &["type", "value", "default", "description", "allowed", "pattern", "secret", "required"];
+        const KEYS: &[&str] = &[
+            "type",
+            "value",
+            "default",
+            "description",
+            "allowed",
+            "pattern",
+            "secret",
+            "required",
+        ];
         if let Some(bad) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(err(format!("unknown key `{bad}`; keys are {}", KEYS.join(", "))));
         }
-        let ty_name = obj.get("type").and_then(Value::as_str).ok_or_else(|| {
-            err("needs `type`: one of string, int, float, bool, list, map".into())
+        let ty_name = obj
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err("needs `type`: one of string, int, float, bool, list, map".into()))?;
+        let ty = ParamType::parse(ty_name).ok_or_else(|| {
+            err(format!(
+                "unknown type `{ty_name}`; use string, int, float, bool, list or map"
+            ))
         })?;
-        let ty = ParamType::parse(ty_name)
-            .ok_or_else(|| err(format!("unknown type `{ty_name}`; use string, int, float, bool, list or map")))?;
         let allowed = match obj.get("allowed") {
             None | Some(Value::Null) => None,
             Some(Value::Array(a)) => Some(a.clone()),
@@ -124,12 +159,20 @@ impl Param {
             Some(_) => return Err(err("`pattern` must be a string (a regular expression)".into())),
         };
         let required = obj.get("required").and_then(Value::as_bool).unwrap_or(false);
-        let default = obj.get("value").or(obj.get("default")).filter(|v| !v.is_null() && !required).cloned();
+        let default = obj
+            .get("value")
+            .or(obj.get("default"))
+            .filter(|v| !v.is_null() && !required)
+            .cloned();
         let param = Param {
             name: name.to_string(),
             ty,
             default: None,
-            description: obj.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
+            description: obj
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             allowed,
             pattern,
             secret: obj.get("secret").and_then(Value::as_bool).unwrap_or(false),
@@ -140,12 +183,22 @@ impl Param {
 
     /// Validates a value against this declaration; returns it in the declared type.
     pub fn check(&self, value: &Value) -> Result<Value, ParamError> {
-        let shown = |v: &Value| if self.secret { "(secret)".to_string() } else { v.to_string() };
+        let shown = |v: &Value| {
+            if self.secret {
+                "(secret)".to_string()
+            } else {
+                v.to_string()
+            }
+        };
         let value = self.ty.coerce(value).ok_or_else(|| ParamError::WrongType {
             name: self.name.clone(),
             expected: self.ty.name(),
             got: shown(value),
-            hint: if self.ty == ParamType::String { " (with papermill, `-r NAME VALUE` passes a raw string)" } else { "" },
+            hint: if self.ty == ParamType::String {
+                " (with papermill, `-r NAME VALUE` passes a raw string)"
+            } else {
+                ""
+            },
         })?;
         if let Some(allowed) = &self.allowed
             && !allowed.contains(&value)
@@ -162,7 +215,11 @@ impl Param {
                 message: format!("bad pattern: {e}"),
             })?;
             if !re.is_match(text) {
-                return Err(ParamError::NoMatch { name: self.name.clone(), pattern: pattern.clone(), got: shown(&value) });
+                return Err(ParamError::NoMatch {
+                    name: self.name.clone(),
+                    pattern: pattern.clone(),
+                    got: shown(&value),
+                });
             }
         }
         Ok(value)
@@ -192,10 +249,17 @@ impl Parameters {
 
     /// The first required parameter that has no value.
     pub fn missing(&self) -> Option<ParamError> {
-        self.values().into_iter().find(|(_, v)| v.is_none()).map(|(p, _)| ParamError::Missing {
-            name: p.name.clone(),
-            desc: if p.description.is_empty() { String::new() } else { format!(" ({})", p.description) },
-        })
+        self.values()
+            .into_iter()
+            .find(|(_, v)| v.is_none())
+            .map(|(p, _)| ParamError::Missing {
+                name: p.name.clone(),
+                desc: if p.description.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", p.description)
+                },
+            })
     }
 
     /// Validates every `(name, value)` before keeping any: all or nothing.
@@ -204,7 +268,12 @@ impl Parameters {
         for (name, value) in values {
             let param = self.get(&name).ok_or_else(|| ParamError::Unknown {
                 name: name.clone(),
-                declared: self.declared.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+                declared: self
+                    .declared
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
             checked.push((name, param.check(&value)?));
         }
@@ -229,14 +298,24 @@ mod tests {
     use serde_json::json;
 
     fn user_name() -> Param {
-        Param::declare("user_name", &json!({"type": "string", "pattern": "[A-Za-z0-9+=,.@_-]{1,64}", "description": "IAM user"})).unwrap()
+        Param::declare(
+            "user_name",
+            &json!({"type": "string", "pattern": "[A-Za-z0-9+=,.@_-]{1,64}", "description": "IAM user"}),
+        )
+        .unwrap()
     }
 
     #[test]
     fn declaration_without_default_is_required() {
-        let mut p = Parameters { declared: vec![user_name()], ..Default::default() };
+        let mut p = Parameters {
+            declared: vec![user_name()],
+            ..Default::default()
+        };
         let missing = p.missing().unwrap().to_string();
-        assert!(missing.contains("required parameter `user_name` has no value (IAM user)"), "{missing}");
+        assert!(
+            missing.contains("required parameter `user_name` has no value (IAM user)"),
+            "{missing}"
+        );
         assert!(missing.contains("-p user_name VALUE"), "{missing}");
         p.supply(vec![("user_name".into(), json!("alice"))]).unwrap();
         assert!(p.missing().is_none());
@@ -246,10 +325,20 @@ mod tests {
     fn wrong_type_pattern_and_allowed_values_are_rejected() {
         let p = user_name();
         assert!(matches!(p.check(&json!(5)), Err(ParamError::WrongType { .. })));
-        assert!(matches!(p.check(&json!("has space")), Err(ParamError::NoMatch { .. })));
-        let env = Param::declare("env", &json!({"type": "string", "allowed": ["dev", "prod"], "default": "dev"})).unwrap();
+        assert!(matches!(
+            p.check(&json!("has space")),
+            Err(ParamError::NoMatch { .. })
+        ));
+        let env = Param::declare(
+            "env",
+            &json!({"type": "string", "allowed": ["dev", "prod"], "default": "dev"}),
+        )
+        .unwrap();
         let err = env.check(&json!("qa")).unwrap_err().to_string();
-        assert_eq!(err, r#"parameter `env` must be one of ["dev","prod"], but the value given is "qa""#);
+        assert_eq!(
+            err,
+            r#"parameter `env` must be one of ["dev","prod"], but the value given is "qa""#
+        );
     }
 
     #[test]
@@ -262,14 +351,23 @@ mod tests {
 
     #[test]
     fn invalid_default_is_a_declaration_error() {
-        let err = Param::declare("env", &json!({"type": "string", "allowed": ["dev"], "default": "prod"})).unwrap_err();
+        let err = Param::declare(
+            "env",
+            &json!({"type": "string", "allowed": ["dev"], "default": "prod"}),
+        )
+        .unwrap_err();
         assert!(matches!(err, ParamError::NotAllowed { .. }));
     }
 
     #[test]
     fn supply_is_all_or_nothing_and_rejects_unknown_names() {
-        let mut p = Parameters { declared: vec![user_name()], ..Default::default() };
-        let err = p.supply(vec![("user_name".into(), json!("ok")), ("nope".into(), json!(1))]).unwrap_err();
+        let mut p = Parameters {
+            declared: vec![user_name()],
+            ..Default::default()
+        };
+        let err = p
+            .supply(vec![("user_name".into(), json!("ok")), ("nope".into(), json!(1))])
+            .unwrap_err();
         assert!(matches!(err, ParamError::Unknown { .. }));
         assert!(p.supplied.is_empty());
     }
@@ -282,7 +380,11 @@ mod tests {
 
     #[test]
     fn secret_values_are_not_echoed() {
-        let p = Param::declare("token", &json!({"type": "string", "secret": true, "allowed": ["a"]})).unwrap();
+        let p = Param::declare(
+            "token",
+            &json!({"type": "string", "secret": true, "allowed": ["a"]}),
+        )
+        .unwrap();
         let err = p.check(&json!("hunter2")).unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
     }

@@ -101,7 +101,13 @@ pub fn to_json(value: &Dynamic, secrets: Secrets) -> Value {
     }
     if value.is_array() {
         let array = value.read_lock::<Array>();
-        return Value::Array(array.iter().flat_map(|a| a.iter()).map(|v| to_json(v, secrets)).collect());
+        return Value::Array(
+            array
+                .iter()
+                .flat_map(|a| a.iter())
+                .map(|v| to_json(v, secrets))
+                .collect(),
+        );
     }
     if value.is_map() {
         let mut out = Map::new();
@@ -172,7 +178,10 @@ pub fn html_table(json: &Value) -> Option<String> {
 }
 
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A Rhai type name a person would recognise.
@@ -200,8 +209,14 @@ mod tests {
     #[test]
     fn secret_fields_are_masked_when_shown_and_revealed_for_actions() {
         let d = to_dynamic(&json!({"user_name": "a", "password": "hunter2"}), &["password"]);
-        assert_eq!(to_json(&d, Secrets::Mask), json!({"user_name": "a", "password": MASK}));
-        assert_eq!(to_json(&d, Secrets::Reveal), json!({"user_name": "a", "password": "hunter2"}));
+        assert_eq!(
+            to_json(&d, Secrets::Mask),
+            json!({"user_name": "a", "password": MASK})
+        );
+        assert_eq!(
+            to_json(&d, Secrets::Reveal),
+            json!({"user_name": "a", "password": "hunter2"})
+        );
         let shown = serde_json::to_string(&bundle(&d)).unwrap();
         assert!(!shown.contains("hunter2"), "{shown}");
     }

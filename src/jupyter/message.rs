@@ -122,7 +122,10 @@ mod tests {
     fn header_without_date_or_username_is_accepted() {
         let msg = Message::from_parts(
             vec![],
-            &frames(r#"{"msg_id":"1","session":"s","msg_type":"execute_request"}"#, r#"{"code":"1"}"#),
+            &frames(
+                r#"{"msg_id":"1","session":"s","msg_type":"execute_request"}"#,
+                r#"{"code":"1"}"#,
+            ),
         )
         .unwrap();
         assert_eq!(msg.msg_type(), "execute_request");
@@ -140,7 +143,10 @@ mod tests {
     fn child_carries_parent_header_session_and_identities() {
         let parent = Message::from_parts(
             vec![Bytes::from_static(b"peer")],
-            &frames(r#"{"msg_id":"abc","session":"sess","msg_type":"kernel_info_request"}"#, "{}"),
+            &frames(
+                r#"{"msg_id":"abc","session":"sess","msg_type":"kernel_info_request"}"#,
+                "{}",
+            ),
         )
         .unwrap();
         let reply = parent.child("kernel_info_reply", serde_json::json!({"status":"ok"}));

@@ -18,15 +18,9 @@ pub use sockets::{Publisher, Receiver, Replier, Sockets};
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     #[error("cannot read connection file {path}: {source}")]
-    ConnectionFile {
-        path: String,
-        source: std::io::Error,
-    },
+    ConnectionFile { path: String, source: std::io::Error },
     #[error("connection file {path} is not valid: {source}")]
-    ConnectionFileFormat {
-        path: String,
-        source: serde_json::Error,
-    },
+    ConnectionFileFormat { path: String, source: serde_json::Error },
     #[error("cannot bind {channel} socket: {source}")]
     Bind {
         channel: &'static str,

@@ -84,8 +84,7 @@ impl Sockets {
             path: shown.clone(),
             source,
         })?;
-        serde_json::from_str(&text)
-            .map_err(|source| WireError::ConnectionFileFormat { path: shown, source })
+        serde_json::from_str(&text).map_err(|source| WireError::ConnectionFileFormat { path: shown, source })
     }
 
     pub async fn bind(info: ConnectionInfo) -> Result<Sockets, WireError> {

@@ -7,9 +7,9 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::iopub::Iopub;
+use super::kernel_info_reply;
 use super::requests::{ShutdownRequest, decode};
 use super::worker::Worker;
-use super::kernel_info_reply;
 use crate::jupyter::{Message, Receiver, Replier, WireError};
 
 pub async fn serve(
@@ -40,7 +40,10 @@ pub async fn serve(
             }
             "shutdown_request" => {
                 let req: ShutdownRequest = decode(&msg.content);
-                Some(msg.child("shutdown_reply", json!({ "status": "ok", "restart": req.restart })))
+                Some(msg.child(
+                    "shutdown_reply",
+                    json!({ "status": "ok", "restart": req.restart }),
+                ))
             }
             other => {
                 tracing::info!("control: no handler for {other}");

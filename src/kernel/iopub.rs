@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::jupyter::{Message, Publisher};
 
 enum Item {
-    Msg(Message),
+    Msg(Box<Message>),
     /// Acknowledged once everything queued before it has been handed to the socket.
     Flush(oneshot::Sender<()>),
     /// Closes the socket (flushing it) and stops the writer.
@@ -28,14 +28,18 @@ impl Iopub {
     }
 
     pub fn send(&self, msg: Message) {
-        if self.tx.send(Item::Msg(msg)).is_err() {
+        if self.tx.send(Item::Msg(Box::new(msg))).is_err() {
             tracing::debug!("iopub writer has stopped; message dropped");
         }
     }
 
     /// Publishes `status: state` as a child of `parent` (or parentless for `starting`).
     pub fn status(&self, parent: Option<&Message>, state: &str) {
-        self.send(Message::new("status", json!({ "execution_state": state }), parent));
+        self.send(Message::new(
+            "status",
+            json!({ "execution_state": state }),
+            parent,
+        ));
     }
 
     /// Waits until everything published so far has been written.
@@ -58,7 +62,7 @@ async fn write_loop(mut publisher: Publisher, mut rx: mpsc::UnboundedReceiver<It
     while let Some(item) = rx.recv().await {
         match item {
             Item::Msg(msg) => {
-                if let Err(e) = publisher.send(msg).await {
+                if let Err(e) = publisher.send(*msg).await {
                     tracing::warn!("iopub send failed: {e}");
                 }
             }

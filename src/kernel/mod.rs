@@ -33,7 +33,14 @@ pub enum KernelError {
 
 /// Serves a kernel on bound sockets until a shutdown request arrives.
 pub async fn serve<I: Interpreter>(sockets: Sockets, interpreter: I) -> Result<(), KernelError> {
-    let Sockets { shell, control, stdin, iopub, heartbeat, .. } = sockets;
+    let Sockets {
+        shell,
+        control,
+        stdin,
+        iopub,
+        heartbeat,
+        ..
+    } = sockets;
     tokio::spawn(serve_heartbeat(heartbeat));
     let iopub = Iopub::start(iopub);
     iopub.status(None, "starting");
@@ -47,7 +54,12 @@ pub async fn serve<I: Interpreter>(sockets: Sockets, interpreter: I) -> Result<(
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
 
     spawn_interrupt_on_sigint(worker.clone());
-    tokio::spawn(control::serve(control, iopub.clone(), worker.clone(), shutdown_tx.clone()));
+    tokio::spawn(control::serve(
+        control,
+        iopub.clone(),
+        worker.clone(),
+        shutdown_tx.clone(),
+    ));
 
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     tokio::spawn(read_into_queue(shell.0, queue_tx));

@@ -112,7 +112,8 @@ mod tests {
 
     #[test]
     fn history_search_without_n_or_unique_decodes() {
-        let r: HistoryRequest = decode(&json!({"hist_access_type":"search","pattern":"a*","output":false,"raw":true}));
+        let r: HistoryRequest =
+            decode(&json!({"hist_access_type":"search","pattern":"a*","output":false,"raw":true}));
         assert_eq!(r.hist_access_type, "search");
         assert_eq!(r.n, None);
         assert!(!r.unique);

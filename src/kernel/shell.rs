@@ -11,7 +11,9 @@ use super::control::send_reply;
 use super::history::History;
 use super::iopub::Iopub;
 use super::kernel_info_reply;
-use super::requests::{CodeAtCursor, ExecuteRequest, HistoryRequest, IsCompleteRequest, ShutdownRequest, decode};
+use super::requests::{
+    CodeAtCursor, ExecuteRequest, HistoryRequest, IsCompleteRequest, ShutdownRequest, decode,
+};
 use super::worker::{Job, Worker};
 use crate::interpreter::{Completeness, Completion, Outcome};
 use crate::jupyter::{Message, Replier};
@@ -109,8 +111,10 @@ impl Dispatcher {
         }
         let count = self.execution_count;
         if !req.silent {
-            self.iopub
-                .send(msg.child("execute_input", json!({ "code": req.code, "execution_count": count })));
+            self.iopub.send(msg.child(
+                "execute_input",
+                json!({ "code": req.code, "execution_count": count }),
+            ));
         }
         self.worker.interrupt.store(false, Ordering::SeqCst);
         let outcome = self
@@ -118,7 +122,7 @@ impl Dispatcher {
             .run(|done| Job::Execute {
                 code: req.code.clone(),
                 allow_stdin: req.allow_stdin,
-                parent: msg.clone(),
+                parent: Box::new(msg.clone()),
                 done,
             })
             .await
@@ -126,12 +130,18 @@ impl Dispatcher {
                 Outcome::Error(crate::interpreter::CellFailure {
                     ename: "KernelError".into(),
                     evalue: "the interpreter thread has stopped; restart the kernel".into(),
-                    traceback: vec!["KernelError: the interpreter thread has stopped; restart the kernel".into()],
+                    traceback: vec![
+                        "KernelError: the interpreter thread has stopped; restart the kernel".into(),
+                    ],
                 })
             });
         let reply = match outcome {
             Outcome::Ok { result } => {
-                let plain = result.as_ref().and_then(|r| r.get("text/plain")).and_then(Value::as_str).map(str::to_string);
+                let plain = result
+                    .as_ref()
+                    .and_then(|r| r.get("text/plain"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 if let Some(data) = result.filter(|_| !req.silent) {
                     self.iopub.send(msg.child(
                         "execute_result",
@@ -190,9 +200,17 @@ impl Dispatcher {
         let cursor = req.cursor_pos.unwrap_or_else(|| req.code.chars().count());
         let c = self
             .worker
-            .run(|done| Job::Complete { code: req.code.clone(), cursor, done })
+            .run(|done| Job::Complete {
+                code: req.code.clone(),
+                cursor,
+                done,
+            })
             .await
-            .unwrap_or(Completion { cursor_start: cursor, cursor_end: cursor, ..Default::default() });
+            .unwrap_or(Completion {
+                cursor_start: cursor,
+                cursor_end: cursor,
+                ..Default::default()
+            });
         json!({
             "status": "ok",
             "matches": c.matches,
@@ -207,7 +225,12 @@ impl Dispatcher {
         let cursor = req.cursor_pos.unwrap_or_else(|| req.code.chars().count());
         let found = self
             .worker
-            .run(|done| Job::Inspect { code: req.code.clone(), cursor, detail: req.detail_level, done })
+            .run(|done| Job::Inspect {
+                code: req.code.clone(),
+                cursor,
+                detail: req.detail_level,
+                done,
+            })
             .await
             .flatten();
         match found {
@@ -220,7 +243,10 @@ impl Dispatcher {
         let req: IsCompleteRequest = decode(&msg.content);
         let verdict = self
             .worker
-            .run(|done| Job::IsComplete { code: req.code.clone(), done })
+            .run(|done| Job::IsComplete {
+                code: req.code.clone(),
+                done,
+            })
             .await;
         match verdict {
             Some(Completeness::Complete) => json!({ "status": "complete" }),

@@ -17,7 +17,7 @@ pub enum Job {
     Execute {
         code: String,
         allow_stdin: bool,
-        parent: Message,
+        parent: Box<Message>,
         done: oneshot::Sender<Outcome>,
     },
     Complete {
@@ -58,32 +58,48 @@ impl Worker {
         let interrupt = interp.interrupt_flag();
         let kernel_info = interp.kernel_info();
         let flag = interrupt.clone();
-        std::thread::Builder::new().name("interpreter".into()).spawn(move || {
-            while let Ok(job) = rx.recv() {
-                match job {
-                    Job::Execute { code, allow_stdin, parent, done } => {
-                        let out = Arc::new(KernelOutput {
-                            iopub: iopub.clone(),
-                            parent,
-                            stdin: stdin.clone(),
+        std::thread::Builder::new()
+            .name("interpreter".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    match job {
+                        Job::Execute {
+                            code,
                             allow_stdin,
-                            interrupt: flag.clone(),
-                        });
-                        let _ = done.send(interp.execute(&code, out));
-                    }
-                    Job::Complete { code, cursor, done } => {
-                        let _ = done.send(interp.complete(&code, cursor));
-                    }
-                    Job::Inspect { code, cursor, detail, done } => {
-                        let _ = done.send(interp.inspect(&code, cursor, detail));
-                    }
-                    Job::IsComplete { code, done } => {
-                        let _ = done.send(interp.is_complete(&code));
+                            parent,
+                            done,
+                        } => {
+                            let out = Arc::new(KernelOutput {
+                                iopub: iopub.clone(),
+                                parent: *parent,
+                                stdin: stdin.clone(),
+                                allow_stdin,
+                                interrupt: flag.clone(),
+                            });
+                            let _ = done.send(interp.execute(&code, out));
+                        }
+                        Job::Complete { code, cursor, done } => {
+                            let _ = done.send(interp.complete(&code, cursor));
+                        }
+                        Job::Inspect {
+                            code,
+                            cursor,
+                            detail,
+                            done,
+                        } => {
+                            let _ = done.send(interp.inspect(&code, cursor, detail));
+                        }
+                        Job::IsComplete { code, done } => {
+                            let _ = done.send(interp.is_complete(&code));
+                        }
                     }
                 }
-            }
-        })?;
-        Ok(Worker { jobs, interrupt, kernel_info })
+            })?;
+        Ok(Worker {
+            jobs,
+            interrupt,
+            kernel_info,
+        })
     }
 
     /// Hands a job to the interpreter thread and waits for its answer.
@@ -109,19 +125,22 @@ struct KernelOutput {
 
 impl Output for KernelOutput {
     fn stream(&self, name: StreamName, text: &str) {
-        self.iopub
-            .send(self.parent.child("stream", json!({ "name": name.as_str(), "text": text })));
-    }
-
-    fn display(&self, data: MimeBundle) {
         self.iopub.send(
             self.parent
-                .child("display_data", json!({ "data": data, "metadata": {}, "transient": {} })),
+                .child("stream", json!({ "name": name.as_str(), "text": text })),
         );
     }
 
+    fn display(&self, data: MimeBundle) {
+        self.iopub.send(self.parent.child(
+            "display_data",
+            json!({ "data": data, "metadata": {}, "transient": {} }),
+        ));
+    }
+
     fn clear_output(&self, wait: bool) {
-        self.iopub.send(self.parent.child("clear_output", json!({ "wait": wait })));
+        self.iopub
+            .send(self.parent.child("clear_output", json!({ "wait": wait })));
     }
 
     fn input(&self, prompt: &str, password: bool) -> Result<String, String> {
