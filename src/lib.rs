@@ -13,3 +13,5 @@ pub mod interpreter;
 pub mod jupyter;
 pub mod kernel;
 pub mod kernelspec;
+pub mod audit;
+pub mod notebook;

@@ -1,0 +1,372 @@
+//! The audit trail: every action call, real or planned, recorded before it starts and
+//! when it ends, in an embedded SQLite database.
+//!
+//! Each record is its own committed statement (WAL journal, `synchronous=FULL`), so a
+//! crash loses no completed record and leaves the in-flight one with status `started`.
+//! This module knows nothing of Rhai or Jupyter; the executor reports calls to any
+//! [`Observer`], of which [`Log`] is the durable one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot open the audit log {path}: {source}; set RUNBOOK_AUDIT_DB (or --audit-db) to a writable file")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create the audit log's directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the audit log {path}: {source}")]
+    Write { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot read the audit log {path}: {source}")]
+    Read { path: PathBuf, source: rusqlite::Error },
+    #[error("no data directory for this user; set RUNBOOK_AUDIT_DB to the audit log's path")]
+    NoDataDir,
+}
+
+/// What a run knows about itself; copied into every record.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub os_user: String,
+    pub notebook_path: Option<String>,
+    pub notebook_hash: Option<String>,
+    /// Parameter values, secrets masked.
+    pub parameters: Value,
+    /// The AWS identity, once a call has revealed it.
+    pub caller_arn: Option<String>,
+}
+
+impl RunInfo {
+    pub fn new(notebook_path: Option<String>, notebook_hash: Option<String>) -> RunInfo {
+        RunInfo {
+            run_id: uuid::Uuid::new_v4().to_string(),
+            os_user: os_user(),
+            notebook_path,
+            notebook_hash,
+            parameters: Value::Object(Default::default()),
+            caller_arn: None,
+        }
+    }
+}
+
+fn os_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+/// A call about to start.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallStart {
+    pub call_id: String,
+    pub run: RunInfo,
+    pub action: String,
+    /// `apply` or `plan`.
+    pub mode: &'static str,
+    pub mutates: bool,
+    /// Inputs with secrets masked.
+    pub inputs: Value,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Changed,
+    Unchanged,
+    Error,
+    Planned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Unchanged => "unchanged",
+            Status::Error => "error",
+            Status::Planned => "planned",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CallEnd {
+    pub status: Status,
+    pub error_code: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    pub caller_arn: Option<String>,
+}
+
+/// Told about every call. `started` failing stops the call before it runs.
+pub trait Observer: Send + Sync {
+    fn started(&self, call: &CallStart) -> Result<(), AuditError>;
+    fn finished(&self, call: &CallStart, end: &CallEnd) -> Result<(), AuditError>;
+}
+
+/// The SQLite audit log, opened on first use.
+pub struct Log {
+    path: PathBuf,
+    conn: Mutex<Option<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS calls (
+    id            TEXT PRIMARY KEY,
+    run_id        TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    ended_at      TEXT,
+    os_user       TEXT NOT NULL,
+    caller_arn    TEXT,
+    notebook_path TEXT,
+    notebook_hash TEXT,
+    parameters    TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    mode          TEXT NOT NULL,
+    mutates       INTEGER NOT NULL,
+    inputs        TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    error_code    TEXT,
+    error         TEXT,
+    duration_ms   INTEGER
+);
+CREATE INDEX IF NOT EXISTS calls_run ON calls(run_id);
+CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at);
+";
+
+impl Log {
+    /// `RUNBOOK_AUDIT_DB`, else `<data dir>/runbook/audit.sqlite3`.
+    pub fn default_path() -> Result<PathBuf, AuditError> {
+        if let Some(p) = std::env::var_os("RUNBOOK_AUDIT_DB") {
+            return Ok(PathBuf::from(p));
+        }
+        Ok(dirs::data_dir().ok_or(AuditError::NoDataDir)?.join("runbook").join("audit.sqlite3"))
+    }
+
+    pub fn new(path: PathBuf) -> Log {
+        Log { path, conn: Mutex::new(None) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T, AuditError>) -> Result<T, AuditError> {
+        let mut guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.open()?);
+        }
+        match guard.as_ref() {
+            Some(conn) => f(conn),
+            None => Err(AuditError::NoDataDir),
+        }
+    }
+
+    fn open(&self) -> Result<Connection, AuditError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| AuditError::Dir { path: dir.into(), source })?;
+        }
+        let err = |source| AuditError::Open { path: self.path.clone(), source };
+        let conn = Connection::open(&self.path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(conn)
+    }
+
+    /// Records matching `filter`, oldest first.
+    pub fn query(&self, filter: &Filter) -> Result<Vec<Record>, AuditError> {
+        let read = |source| AuditError::Read { path: self.path.clone(), source };
+        self.with_conn(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT id, run_id, started_at, ended_at, os_user, caller_arn, notebook_path, notebook_hash,
+                            parameters, action, mode, mutates, inputs, status, error_code, error, duration_ms
+                     FROM calls
+                     WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR os_user = ?2)
+                       AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR started_at >= ?4)
+                     ORDER BY started_at, rowid",
+                )
+                .map_err(read)?;
+            let rows = stmt
+                .query_map(params![filter.run, filter.user, filter.action, filter.since], |r| {
+                    let json = |i: usize| -> rusqlite::Result<Value> {
+                        let text: String = r.get(i)?;
+                        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+                    };
+                    Ok(Record {
+                        id: r.get(0)?,
+                        run_id: r.get(1)?,
+                        started_at: r.get(2)?,
+                        ended_at: r.get(3)?,
+                        os_user: r.get(4)?,
+                        caller_arn: r.get(5)?,
+                        notebook_path: r.get(6)?,
+                        notebook_hash: r.get(7)?,
+                        parameters: json(8)?,
+                        action: r.get(9)?,
+                        mode: r.get(10)?,
+                        mutates: r.get::<_, i64>(11)? != 0,
+                        inputs: json(12)?,
+                        status: r.get(13)?,
+                        error_code: r.get(14)?,
+                        error: r.get(15)?,
+                        duration_ms: r.get(16)?,
+                    })
+                })
+                .map_err(read)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(read)
+        })
+    }
+}
+
+impl Observer for Log {
+    fn started(&self, call: &CallStart) -> Result<(), AuditError> {
+        let write = |source| AuditError::Write { path: self.path.clone(), source };
+        self.with_conn(|conn| {
+            conn.execute(
+                "INSERT INTO calls (id, run_id, started_at, os_user, caller_arn, notebook_path, notebook_hash,
+                                    parameters, action, mode, mutates, inputs, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'started')",
+                params![
+                    call.call_id,
+                    call.run.run_id,
+                    call.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    call.run.os_user,
+                    call.run.caller_arn,
+                    call.run.notebook_path,
+                    call.run.notebook_hash,
+                    call.run.parameters.to_string(),
+                    call.action,
+                    call.mode,
+                    call.mutates,
+                    call.inputs.to_string(),
+                ],
+            )
+            .map(|_| ())
+            .map_err(write)
+        })
+    }
+
+    fn finished(&self, call: &CallStart, end: &CallEnd) -> Result<(), AuditError> {
+        let write = |source| AuditError::Write { path: self.path.clone(), source };
+        self.with_conn(|conn| {
+            conn.execute(
+                "UPDATE calls SET ended_at = ?2, status = ?3, error_code = ?4, error = ?5, duration_ms = ?6,
+                                  caller_arn = COALESCE(?7, caller_arn)
+                 WHERE id = ?1",
+                params![
+                    call.call_id,
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    end.status.as_str(),
+                    end.error_code,
+                    end.error,
+                    end.duration_ms as i64,
+                    end.caller_arn,
+                ],
+            )
+            .map(|_| ())
+            .map_err(write)
+        })
+    }
+}
+
+/// Which records `runbook audit` shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub run: Option<String>,
+    pub user: Option<String>,
+    pub action: Option<String>,
+    /// RFC 3339 time; records that started at or after it.
+    pub since: Option<String>,
+}
+
+/// One stored record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub id: String,
+    pub run_id: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub os_user: String,
+    pub caller_arn: Option<String>,
+    pub notebook_path: Option<String>,
+    pub notebook_hash: Option<String>,
+    pub parameters: Value,
+    pub action: String,
+    pub mode: String,
+    pub mutates: bool,
+    pub inputs: Value,
+    pub status: String,
+    pub error_code: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn start(run: &RunInfo, action: &str) -> CallStart {
+        CallStart {
+            call_id: uuid::Uuid::new_v4().to_string(),
+            run: run.clone(),
+            action: action.into(),
+            mode: "apply",
+            mutates: true,
+            inputs: json!({"user_name": "alice"}),
+            started_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_started_call_is_on_disk_before_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/audit.db");
+        let log = Log::new(path.clone());
+        let run = RunInfo::new(Some("nb.ipynb".into()), Some("abc".into()));
+        let call = start(&run, "aws.iam.create_user");
+        log.started(&call).unwrap();
+        // A second, independent connection sees it: nothing is held back in memory.
+        let other = Log::new(path);
+        let records = other.query(&Filter::default()).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].status, "started");
+        assert_eq!(records[0].ended_at, None);
+        let end = CallEnd { status: Status::Changed, error_code: None, error: None, duration_ms: 12, caller_arn: Some("arn:x".into()) };
+        log.finished(&call, &end).unwrap();
+        let records = other.query(&Filter::default()).unwrap();
+        assert_eq!(records[0].status, "changed");
+        assert_eq!(records[0].caller_arn.as_deref(), Some("arn:x"));
+        assert_eq!(records[0].inputs, json!({"user_name": "alice"}));
+    }
+
+    #[test]
+    fn filters_select_by_run_user_action_and_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::new(dir.path().join("audit.db"));
+        let r1 = RunInfo::new(None, None);
+        let r2 = RunInfo { os_user: "bob".into(), ..RunInfo::new(None, None) };
+        log.started(&start(&r1, "aws.iam.create_user")).unwrap();
+        log.started(&start(&r2, "slack.post_message")).unwrap();
+        let by = |f: Filter| log.query(&f).unwrap().len();
+        assert_eq!(by(Filter { run: Some(r1.run_id.clone()), ..Default::default() }), 1);
+        assert_eq!(by(Filter { user: Some("bob".into()), ..Default::default() }), 1);
+        assert_eq!(by(Filter { action: Some("slack.post_message".into()), ..Default::default() }), 1);
+        assert_eq!(by(Filter { since: Some("2999-01-01T00:00:00Z".into()), ..Default::default() }), 0);
+    }
+
+    #[test]
+    fn unwritable_location_names_the_path_and_the_fix() {
+        let log = Log::new(PathBuf::from("/proc/no/such/dir/audit.db"));
+        let err = log.query(&Filter::default()).unwrap_err().to_string();
+        assert!(err.contains("/proc/no/such/dir"), "{err}");
+    }
+}
