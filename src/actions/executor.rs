@@ -4,29 +4,54 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use futures_util::StreamExt;
+use serde_json::{Map, Value, json};
 
 use super::{Action, ActionError, ActionSpec, Context, Inputs, nearest, registry};
+use crate::audit::{CallEnd, CallStart, Observer, RunInfo, Status};
+
+/// Whether mutating actions are called (`Apply`) or only planned (`Plan`, a dry run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Plan,
+}
+
+/// One planned (not performed) mutating call.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlanEntry {
+    pub action: String,
+    /// Resolved inputs, secrets masked.
+    pub inputs: Value,
+    pub change: String,
+    pub changed: bool,
+    pub checks: Vec<String>,
+}
 
 pub struct Executor {
     actions: Vec<Box<dyn Action>>,
     by_name: HashMap<&'static str, usize>,
     ctx: Context,
     runtime: tokio::runtime::Runtime,
+    observers: Vec<Arc<dyn Observer>>,
+    run: Mutex<RunInfo>,
+    mode: Mutex<Mode>,
+    plan: Mutex<Vec<PlanEntry>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Executor {
     pub fn new() -> std::io::Result<Executor> {
         let actions = registry::all();
-        let by_name = actions
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.spec().name, i))
-            .collect();
+        let by_name = actions.iter().enumerate().map(|(i, a)| (a.spec().name, i)).collect();
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("actions")
             .enable_all()
             .build()?;
@@ -35,7 +60,47 @@ impl Executor {
             by_name,
             ctx: Context::default(),
             runtime,
+            observers: Vec::new(),
+            run: Mutex::new(RunInfo::new(None, None)),
+            mode: Mutex::new(Mode::Apply),
+            plan: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Adds an observer told of every call (the audit log, progress reporting).
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Executor {
+        self.observers.push(observer);
+        self
+    }
+
+    pub fn with_run(self, run: RunInfo) -> Executor {
+        *lock(&self.run) = run;
+        self
+    }
+
+    pub fn update_run(&self, f: impl FnOnce(&mut RunInfo)) {
+        f(&mut lock(&self.run));
+    }
+
+    pub fn run_info(&self) -> RunInfo {
+        lock(&self.run).clone()
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *lock(&self.mode) = mode;
+    }
+
+    pub fn mode(&self) -> Mode {
+        *lock(&self.mode)
+    }
+
+    /// The calls planned so far (plan mode).
+    pub fn plan(&self) -> Vec<PlanEntry> {
+        lock(&self.plan).clone()
+    }
+
+    pub fn clear_plan(&self) {
+        lock(&self.plan).clear();
     }
 
     pub fn specs(&self) -> impl Iterator<Item = &'static ActionSpec> + '_ {
@@ -83,10 +148,8 @@ impl Executor {
                 });
             }
         }
-        if let Some(missing) = spec
-            .inputs
-            .iter()
-            .find(|i| i.required && inputs.get(i.name).is_none_or(Value::is_null))
+        if let Some(missing) =
+            spec.inputs.iter().find(|i| i.required && inputs.get(i.name).is_none_or(Value::is_null))
         {
             return Err(ActionError::MissingInput {
                 action: spec.name.to_string(),
@@ -98,8 +161,8 @@ impl Executor {
         Ok((action, Inputs(inputs)))
     }
 
-    /// Validates and runs an action, blocking the calling (non-async) thread. Setting
-    /// `interrupt` abandons the call within ~50 ms.
+    /// Validates and runs (or, in plan mode, plans) an action, blocking the calling
+    /// non-async thread. Setting `interrupt` abandons the call within ~50 ms.
     pub fn call(
         &self,
         name: &str,
@@ -107,21 +170,121 @@ impl Executor {
         interrupt: &AtomicBool,
     ) -> Result<Value, ActionError> {
         let (action, inputs) = self.validate(name, inputs)?;
-        let spec = action.spec();
-        tracing::info!(action = spec.name, "calling action");
-        self.runtime.block_on(async {
-            let run = action.run(&self.ctx, &inputs);
-            let watch = async {
-                while !interrupt.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            };
-            tokio::select! {
-                result = run => result,
-                () = watch => Err(ActionError::Interrupted { action: spec.name.to_string() }),
-            }
-        })
+        self.runtime.block_on(self.perform(action, inputs, interrupt))
     }
+
+    /// Calls one action once per input map, at most `concurrency` at a time; results
+    /// come back in input order. Every input map is validated before any call.
+    pub fn call_many(
+        &self,
+        name: &str,
+        batch: Vec<Map<String, Value>>,
+        concurrency: usize,
+        interrupt: &AtomicBool,
+    ) -> Result<Vec<Result<Value, ActionError>>, ActionError> {
+        let mut calls = Vec::with_capacity(batch.len());
+        for inputs in batch {
+            calls.push(self.validate(name, inputs)?);
+        }
+        Ok(self.runtime.block_on(
+            futures_util::stream::iter(calls)
+                .map(|(action, inputs)| self.perform(action, inputs, interrupt))
+                .buffered(concurrency.max(1))
+                .collect(),
+        ))
+    }
+
+    async fn perform(
+        &self,
+        action: &dyn Action,
+        inputs: Inputs,
+        interrupt: &AtomicBool,
+    ) -> Result<Value, ActionError> {
+        let spec = action.spec();
+        let mode = self.mode();
+        let planning = mode == Mode::Plan && spec.mutates;
+        let start = CallStart {
+            call_id: uuid::Uuid::new_v4().to_string(),
+            run: self.run_info(),
+            action: spec.name.to_string(),
+            mode: if mode == Mode::Plan { "plan" } else { "apply" },
+            mutates: spec.mutates,
+            inputs: masked_inputs(spec, &inputs),
+            started_at: chrono::Utc::now(),
+        };
+        for o in &self.observers {
+            o.started(&start).map_err(|source| ActionError::Audit { action: spec.name.into(), source })?;
+        }
+        tracing::info!(action = spec.name, planning, "calling action");
+        let began = Instant::now();
+        let work = async {
+            if planning {
+                let plan = action.plan(&self.ctx, &inputs).await?;
+                lock(&self.plan).push(PlanEntry {
+                    action: spec.name.to_string(),
+                    inputs: start.inputs.clone(),
+                    change: plan.change.clone(),
+                    changed: plan.changed,
+                    checks: plan.checks.clone(),
+                });
+                let mut output = plan.output;
+                if let Value::Object(fields) = &mut output {
+                    fields.insert("planned".into(), Value::Bool(true));
+                    fields.insert("changed".into(), Value::Bool(plan.changed));
+                    fields.insert("plan".into(), json!({ "change": plan.change, "checks": plan.checks }));
+                }
+                Ok(output)
+            } else {
+                action.run(&self.ctx, &inputs).await
+            }
+        };
+        let watch = async {
+            while !interrupt.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        let result = tokio::select! {
+            result = work => result,
+            () = watch => Err(ActionError::Interrupted { action: spec.name.to_string() }),
+        };
+        if spec.name == "aws.sts.get_caller_identity"
+            && let Ok(out) = &result
+            && let Some(arn) = out["arn"].as_str()
+        {
+            self.update_run(|r| r.caller_arn = Some(arn.to_string()));
+        }
+        let end = CallEnd {
+            status: match &result {
+                Err(_) => Status::Error,
+                Ok(_) if planning => Status::Planned,
+                Ok(out) => match out.get("changed").and_then(Value::as_bool) {
+                    Some(true) => Status::Changed,
+                    Some(false) => Status::Unchanged,
+                    None => Status::Ok,
+                },
+            },
+            error_code: result.as_ref().err().and_then(|e| e.code().map(str::to_string)),
+            error: result.as_ref().err().map(|e| e.to_string()),
+            duration_ms: began.elapsed().as_millis() as u64,
+            caller_arn: self.run_info().caller_arn,
+        };
+        for o in &self.observers {
+            if let Err(e) = o.finished(&start, &end) {
+                tracing::error!("{e}");
+            }
+        }
+        result
+    }
+}
+
+/// Inputs as they may be shown or stored: secret inputs masked.
+pub fn masked_inputs(spec: &ActionSpec, inputs: &Inputs) -> Value {
+    let mut out = Map::new();
+    for (k, v) in &inputs.0 {
+        let secret = spec.input(k).is_some_and(|i| i.secret);
+        out.insert(k.clone(), if secret { Value::String(super::MASK.into()) } else { v.clone() });
+    }
+    Value::Object(out)
 }
 
 /// A value as an error message may show it: secrets are never echoed.

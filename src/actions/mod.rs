@@ -19,9 +19,12 @@ mod slack_post_message;
 mod sts_get_caller_identity;
 
 pub use context::Context;
-pub use executor::Executor;
+pub use executor::{Executor, Mode, PlanEntry};
 
 use serde_json::{Map, Value};
+
+/// How a secret value is shown anywhere it could be seen or stored.
+pub const MASK: &str = "********";
 
 /// The type an input accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +150,9 @@ impl Inputs {
     pub fn required_str(&self, name: &str) -> &str {
         self.str(name).unwrap_or_default()
     }
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
     pub fn bool(&self, name: &str) -> Option<bool> {
         self.0.get(name).and_then(Value::as_bool)
     }
@@ -166,10 +172,34 @@ impl Inputs {
 /// An action either ran and produced an output map, or failed with an ActionError.
 pub type ActionResult = Result<Value, ActionError>;
 
+/// What a mutating action would do, found without changing anything.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The predicted change, in words (`create user alice`).
+    pub change: String,
+    /// Whether anything would change.
+    pub changed: bool,
+    /// What read-only preflight checks found.
+    pub checks: Vec<String>,
+    /// A value shaped like the real output, so later cells keep working in plan mode.
+    pub output: Value,
+}
+
 #[async_trait::async_trait]
 pub trait Action: Send + Sync {
     fn spec(&self) -> &'static ActionSpec;
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult;
+    /// Plan mode: only called for mutating actions; must not change anything. The
+    /// default predicts a call and checks nothing.
+    async fn plan(&self, _ctx: &Context, _inputs: &Inputs) -> Result<Plan, ActionError> {
+        let spec = self.spec();
+        Ok(Plan {
+            change: format!("call {}", spec.name),
+            changed: true,
+            checks: Vec::new(),
+            output: Value::Object(Map::new()),
+        })
+    }
 }
 
 /// What went wrong with an action, worded for the person running the runbook.
@@ -219,6 +249,8 @@ pub enum ActionError {
     Invalid { action: String, message: String },
     #[error("interrupted while running `{action}`; it may or may not have taken effect")]
     Interrupted { action: String },
+    #[error("`{action}` was not called: {source}")]
+    Audit { action: String, source: crate::audit::AuditError },
 }
 
 impl ActionError {

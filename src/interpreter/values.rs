@@ -13,7 +13,7 @@ use super::MimeBundle;
 #[derive(Clone)]
 pub struct Secret(Arc<str>);
 
-pub const MASK: &str = "********";
+pub use crate::actions::MASK;
 
 impl Secret {
     pub fn new(text: &str) -> Secret {
