@@ -15,7 +15,9 @@ use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("cannot open the audit log {path}: {source}; set RUNBOOK_AUDIT_DB (or --audit-db) to a writable file")]
+    #[error(
+        "cannot open the audit log {path}: {source}; set RUNBOOK_AUDIT_DB (or --audit-db) to a writable file"
+    )]
     Open { path: PathBuf, source: rusqlite::Error },
     #[error("cannot create the audit log's directory {path}: {source}")]
     Dir { path: PathBuf, source: std::io::Error },
@@ -54,7 +56,9 @@ impl RunInfo {
 }
 
 fn os_user() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// A call about to start.
@@ -145,11 +149,17 @@ impl Log {
         if let Some(p) = std::env::var_os("RUNBOOK_AUDIT_DB") {
             return Ok(PathBuf::from(p));
         }
-        Ok(dirs::data_dir().ok_or(AuditError::NoDataDir)?.join("runbook").join("audit.sqlite3"))
+        Ok(dirs::data_dir()
+            .ok_or(AuditError::NoDataDir)?
+            .join("runbook")
+            .join("audit.sqlite3"))
     }
 
     pub fn new(path: PathBuf) -> Log {
-        Log { path, conn: Mutex::new(None) }
+        Log {
+            path,
+            conn: Mutex::new(None),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -169,11 +179,18 @@ impl Log {
 
     fn open(&self) -> Result<Connection, AuditError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| AuditError::Dir { path: dir.into(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| AuditError::Dir {
+                path: dir.into(),
+                source,
+            })?;
         }
-        let err = |source| AuditError::Open { path: self.path.clone(), source };
+        let err = |source| AuditError::Open {
+            path: self.path.clone(),
+            source,
+        };
         let conn = Connection::open(&self.path).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
@@ -182,7 +199,10 @@ impl Log {
 
     /// Records matching `filter`, oldest first.
     pub fn query(&self, filter: &Filter) -> Result<Vec<Record>, AuditError> {
-        let read = |source| AuditError::Read { path: self.path.clone(), source };
+        let read = |source| AuditError::Read {
+            path: self.path.clone(),
+            source,
+        };
         self.with_conn(|conn| {
             let mut stmt = conn
                 .prepare(
@@ -228,7 +248,10 @@ impl Log {
 
 impl Observer for Log {
     fn started(&self, call: &CallStart) -> Result<(), AuditError> {
-        let write = |source| AuditError::Write { path: self.path.clone(), source };
+        let write = |source| AuditError::Write {
+            path: self.path.clone(),
+            source,
+        };
         self.with_conn(|conn| {
             conn.execute(
                 "INSERT INTO calls (id, run_id, started_at, os_user, caller_arn, notebook_path, notebook_hash,
@@ -255,7 +278,10 @@ impl Observer for Log {
     }
 
     fn finished(&self, call: &CallStart, end: &CallEnd) -> Result<(), AuditError> {
-        let write = |source| AuditError::Write { path: self.path.clone(), source };
+        let write = |source| AuditError::Write {
+            path: self.path.clone(),
+            source,
+        };
         self.with_conn(|conn| {
             conn.execute(
                 "UPDATE calls SET ended_at = ?2, status = ?3, error_code = ?4, error = ?5, duration_ms = ?6,
@@ -340,7 +366,13 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].status, "started");
         assert_eq!(records[0].ended_at, None);
-        let end = CallEnd { status: Status::Changed, error_code: None, error: None, duration_ms: 12, caller_arn: Some("arn:x".into()) };
+        let end = CallEnd {
+            status: Status::Changed,
+            error_code: None,
+            error: None,
+            duration_ms: 12,
+            caller_arn: Some("arn:x".into()),
+        };
         log.finished(&call, &end).unwrap();
         let records = other.query(&Filter::default()).unwrap();
         assert_eq!(records[0].status, "changed");
@@ -353,14 +385,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Log::new(dir.path().join("audit.db"));
         let r1 = RunInfo::new(None, None);
-        let r2 = RunInfo { os_user: "bob".into(), ..RunInfo::new(None, None) };
+        let r2 = RunInfo {
+            os_user: "bob".into(),
+            ..RunInfo::new(None, None)
+        };
         log.started(&start(&r1, "aws.iam.create_user")).unwrap();
         log.started(&start(&r2, "slack.post_message")).unwrap();
         let by = |f: Filter| log.query(&f).unwrap().len();
-        assert_eq!(by(Filter { run: Some(r1.run_id.clone()), ..Default::default() }), 1);
-        assert_eq!(by(Filter { user: Some("bob".into()), ..Default::default() }), 1);
-        assert_eq!(by(Filter { action: Some("slack.post_message".into()), ..Default::default() }), 1);
-        assert_eq!(by(Filter { since: Some("2999-01-01T00:00:00Z".into()), ..Default::default() }), 0);
+        assert_eq!(
+            by(Filter {
+                run: Some(r1.run_id.clone()),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            by(Filter {
+                user: Some("bob".into()),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            by(Filter {
+                action: Some("slack.post_message".into()),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            by(Filter {
+                since: Some("2999-01-01T00:00:00Z".into()),
+                ..Default::default()
+            }),
+            0
+        );
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //! - [`kernelspec`]: writing the kernelspec so Jupyter can find the kernel.
 
 pub mod actions;
+pub mod audit;
 pub mod interpreter;
 pub mod jupyter;
 pub mod kernel;
 pub mod kernelspec;
-pub mod audit;
 pub mod notebook;

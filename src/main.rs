@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use runbook::actions::Executor;
+use runbook::audit;
 use runbook::interpreter::{Limits, RhaiInterpreter};
 use runbook::jupyter::Sockets;
 use runbook::kernelspec::{self, Location};
@@ -77,7 +78,14 @@ fn main() -> anyhow::Result<()> {
 
 fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
     let info = Sockets::read_connection_file(&connection_file)?;
-    let executor = Arc::new(Executor::new().context("cannot start the action runtime")?);
+    // jupyter_server names the notebook in JPY_SESSION_NAME; other clients do not.
+    let notebook = std::env::var("JPY_SESSION_NAME").ok().filter(|s| !s.is_empty());
+    let executor = Arc::new(
+        Executor::new()
+            .context("cannot start the action runtime")?
+            .with_observer(Arc::new(audit::Log::new(audit::Log::default_path()?)))
+            .with_run(audit::RunInfo::new(notebook, None)),
+    );
     let interpreter = RhaiInterpreter::new(executor, &Limits::default());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -23,8 +23,14 @@ pub struct Notebook {
 
 impl Notebook {
     pub fn read(path: &Path) -> Result<Notebook, NotebookError> {
-        let text = std::fs::read_to_string(path).map_err(|source| NotebookError::Read { path: path.into(), source })?;
-        let format = |message: String| NotebookError::Format { path: path.into(), message };
+        let text = std::fs::read_to_string(path).map_err(|source| NotebookError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let format = |message: String| NotebookError::Format {
+            path: path.into(),
+            message,
+        };
         let json: Value = serde_json::from_str(&text).map_err(|e| format(e.to_string()))?;
         if json.get("nbformat").and_then(Value::as_i64) != Some(4) {
             return Err(format("only nbformat 4 notebooks are supported".into()));
@@ -38,11 +44,17 @@ impl Notebook {
     pub fn write(&self, path: &Path) -> Result<(), NotebookError> {
         let mut text = serde_json::to_string_pretty(&self.json).unwrap_or_default();
         text.push('\n');
-        std::fs::write(path, text).map_err(|source| NotebookError::Write { path: path.into(), source })
+        std::fs::write(path, text).map_err(|source| NotebookError::Write {
+            path: path.into(),
+            source,
+        })
     }
 
     pub fn cells(&self) -> &[Value] {
-        self.json["cells"].as_array().map(Vec::as_slice).unwrap_or_default()
+        self.json["cells"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     pub fn cells_mut(&mut self) -> &mut Vec<Value> {
@@ -137,7 +149,11 @@ mod tests {
     fn unknown_fields_survive_a_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("n.ipynb");
-        std::fs::write(&p, r#"{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": 1}, "cells": [], "extra": true}"#).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": 1}, "cells": [], "extra": true}"#,
+        )
+        .unwrap();
         let nb = Notebook::read(&p).unwrap();
         nb.write(&p).unwrap();
         let back: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();

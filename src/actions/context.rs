@@ -16,6 +16,7 @@ use super::ActionError;
 pub struct Context {
     aws: OnceCell<aws_config::SdkConfig>,
     http: OnceCell<reqwest::Client>,
+    account: std::sync::OnceLock<String>,
 }
 
 impl Context {
@@ -39,6 +40,19 @@ impl Context {
 
     pub async fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(self.aws().await)
+    }
+
+    /// The account id for predicted ARNs in plans: from a caller ARN seen in this
+    /// process, else a placeholder.
+    pub fn account_hint(&self) -> String {
+        self.account
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "ACCOUNT".to_string())
+    }
+
+    pub fn remember_account(&self, account: &str) {
+        let _ = self.account.set(account.to_string());
     }
 
     pub async fn http(&self) -> Result<&reqwest::Client, ActionError> {

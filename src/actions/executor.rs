@@ -49,7 +49,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Executor {
     pub fn new() -> std::io::Result<Executor> {
         let actions = registry::all();
-        let by_name = actions.iter().enumerate().map(|(i, a)| (a.spec().name, i)).collect();
+        let by_name = actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.spec().name, i))
+            .collect();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("actions")
@@ -148,8 +152,10 @@ impl Executor {
                 });
             }
         }
-        if let Some(missing) =
-            spec.inputs.iter().find(|i| i.required && inputs.get(i.name).is_none_or(Value::is_null))
+        if let Some(missing) = spec
+            .inputs
+            .iter()
+            .find(|i| i.required && inputs.get(i.name).is_none_or(Value::is_null))
         {
             return Err(ActionError::MissingInput {
                 action: spec.name.to_string(),
@@ -213,7 +219,10 @@ impl Executor {
             started_at: chrono::Utc::now(),
         };
         for o in &self.observers {
-            o.started(&start).map_err(|source| ActionError::Audit { action: spec.name.into(), source })?;
+            o.started(&start).map_err(|source| ActionError::Audit {
+                action: spec.name.into(),
+                source,
+            })?;
         }
         tracing::info!(action = spec.name, planning, "calling action");
         let began = Instant::now();
@@ -231,7 +240,10 @@ impl Executor {
                 if let Value::Object(fields) = &mut output {
                     fields.insert("planned".into(), Value::Bool(true));
                     fields.insert("changed".into(), Value::Bool(plan.changed));
-                    fields.insert("plan".into(), json!({ "change": plan.change, "checks": plan.checks }));
+                    fields.insert(
+                        "plan".into(),
+                        json!({ "change": plan.change, "checks": plan.checks }),
+                    );
                 }
                 Ok(output)
             } else {
@@ -282,7 +294,14 @@ pub fn masked_inputs(spec: &ActionSpec, inputs: &Inputs) -> Value {
     let mut out = Map::new();
     for (k, v) in &inputs.0 {
         let secret = spec.input(k).is_some_and(|i| i.secret);
-        out.insert(k.clone(), if secret { Value::String(super::MASK.into()) } else { v.clone() });
+        out.insert(
+            k.clone(),
+            if secret {
+                Value::String(super::MASK.into())
+            } else {
+                v.clone()
+            },
+        );
     }
     Value::Object(out)
 }

@@ -3,7 +3,9 @@
 use serde_json::json;
 
 use super::context::aws_error;
-use super::{Action, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField, Plan,
+};
 
 pub struct AttachUserPolicy;
 
@@ -75,6 +77,69 @@ impl Action for AttachUserPolicy {
             .await
             .map_err(|e| aws_error("AttachUserPolicy", e))?;
         Ok(json!({ "user_name": user, "policy_arn": arn, "changed": true }))
+    }
+
+    async fn plan(&self, ctx: &Context, inputs: &Inputs) -> Result<Plan, ActionError> {
+        let iam = ctx.iam().await;
+        let user = inputs.required_str("user_name");
+        let arn = policy_arn(inputs.required_str("policy"));
+        let output = json!({ "user_name": user, "policy_arn": arn });
+        let mut checks = Vec::new();
+        match iam.get_policy().policy_arn(&arn).send().await {
+            Ok(_) => checks.push(format!("GetPolicy {arn}: exists")),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                checks.push(format!("GetPolicy {arn}: does not exist"));
+                return Ok(Plan {
+                    change: format!(
+                        "fails: policy {arn} does not exist (AttachUserPolicy would fail with NoSuchEntity)"
+                    ),
+                    changed: false,
+                    checks,
+                    output,
+                });
+            }
+            Err(e) => return Err(aws_error("GetPolicy", e)),
+        }
+        let mut pages = iam
+            .list_attached_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send();
+        let mut attached = false;
+        while let Some(item) = pages.next().await {
+            match item {
+                Ok(p) if p.policy_arn() == Some(arn.as_str()) => attached = true,
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                {
+                    checks.push(format!("user {user} does not exist yet"));
+                    break;
+                }
+                Err(e) => return Err(aws_error("ListAttachedUserPolicies", e)),
+            }
+        }
+        Ok(if attached {
+            checks.push(format!("{arn} is already attached to {user}"));
+            Plan {
+                change: format!("none: {arn} is already attached to {user}"),
+                changed: false,
+                checks,
+                output,
+            }
+        } else {
+            Plan {
+                change: format!("attach {arn} to {user}"),
+                changed: true,
+                checks,
+                output,
+            }
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::Plan;
 use super::context::aws_error;
 use super::password::{self, Policy};
 use super::{
@@ -100,6 +101,61 @@ impl Action for CreateLoginProfile {
             "create_date": profile.create_date().to_string(),
             "changed": true,
         }))
+    }
+
+    async fn plan(&self, ctx: &Context, inputs: &Inputs) -> Result<Plan, ActionError> {
+        let iam = ctx.iam().await;
+        let user = inputs.required_str("user_name");
+        let reset = inputs.bool("password_reset_required").unwrap_or(true);
+        let mut checks = Vec::new();
+        let source = if inputs.str("password").is_some() {
+            "the given password".to_string()
+        } else {
+            let policy = account_policy(&iam).await?;
+            checks.push(format!(
+                "password policy: at least {} characters",
+                policy.min_length
+            ));
+            "a generated password".to_string()
+        };
+        let (change, changed) = match iam.get_login_profile().user_name(user).send().await {
+            Ok(_) => {
+                checks.push(format!("GetLoginProfile {user}: exists"));
+                (
+                    format!(
+                        "none: {user} already has a login profile; CreateLoginProfile would fail with EntityAlreadyExists"
+                    ),
+                    false,
+                )
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                checks.push(format!("GetLoginProfile {user}: none"));
+                let reset_text = if reset {
+                    ", reset required at first sign-in"
+                } else {
+                    ""
+                };
+                (
+                    format!("give {user} console access with {source}{reset_text}"),
+                    true,
+                )
+            }
+            Err(e) => return Err(aws_error("GetLoginProfile", e)),
+        };
+        Ok(Plan {
+            change,
+            changed,
+            checks,
+            output: json!({
+                "user_name": user,
+                "password": "(generated at run time)",
+                "password_reset_required": reset,
+                "create_date": "(at run time)",
+            }),
+        })
     }
 }
 

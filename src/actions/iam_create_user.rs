@@ -3,6 +3,7 @@
 use aws_sdk_iam::types::Tag;
 use serde_json::json;
 
+use super::Plan;
 use super::context::aws_error;
 use super::{
     Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
@@ -114,5 +115,42 @@ impl Action for CreateUser {
             "create_date": user.create_date().to_string(),
             "changed": true,
         }))
+    }
+
+    async fn plan(&self, ctx: &Context, inputs: &Inputs) -> Result<Plan, ActionError> {
+        let name = inputs.required_str("user_name");
+        let path = inputs.str("path").unwrap_or("/");
+        match ctx.iam().await.get_user().user_name(name).send().await {
+            Ok(out) => {
+                let arn = out.user().map(|u| u.arn().to_string()).unwrap_or_default();
+                Ok(Plan {
+                    change: format!(
+                        "none: user {name} already exists ({arn}); CreateUser would fail with EntityAlreadyExists"
+                    ),
+                    changed: false,
+                    checks: vec![format!("GetUser {name}: exists")],
+                    output: json!({ "user_name": name, "arn": arn, "path": path, "user_id": "", "create_date": "" }),
+                })
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                let account = ctx.account_hint();
+                Ok(Plan {
+                    change: format!("create user {name}"),
+                    changed: true,
+                    checks: vec![format!("GetUser {name}: does not exist")],
+                    output: json!({
+                        "user_name": name,
+                        "arn": format!("arn:aws:iam::{account}:user{path}{name}"),
+                        "path": path,
+                        "user_id": "(assigned by AWS)",
+                        "create_date": "(at run time)",
+                    }),
+                })
+            }
+            Err(e) => Err(aws_error("GetUser", e)),
+        }
     }
 }

@@ -250,7 +250,10 @@ pub enum ActionError {
     #[error("interrupted while running `{action}`; it may or may not have taken effect")]
     Interrupted { action: String },
     #[error("`{action}` was not called: {source}")]
-    Audit { action: String, source: crate::audit::AuditError },
+    Audit {
+        action: String,
+        source: crate::audit::AuditError,
+    },
 }
 
 impl ActionError {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::Plan;
 use super::{
     Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
 };
@@ -116,6 +117,28 @@ impl Action for PostMessage {
                 "text": text,
             }));
         }
+    }
+
+    async fn plan(&self, _ctx: &Context, inputs: &Inputs) -> Result<Plan, ActionError> {
+        Ok(plan_message(inputs))
+    }
+}
+
+fn plan_message(inputs: &Inputs) -> Plan {
+    let channel = inputs.required_str("channel");
+    let text = inputs.required_str("text");
+    let mut checks = Vec::new();
+    if std::env::var("SLACK_BOT_TOKEN")
+        .map(|t| t.trim().is_empty())
+        .unwrap_or(true)
+    {
+        checks.push("SLACK_BOT_TOKEN is not set: the real run would fail".to_string());
+    }
+    Plan {
+        change: format!("post to {channel}: {text}"),
+        changed: true,
+        checks,
+        output: json!({ "channel": channel, "ts": "", "text": text }),
     }
 }
 

@@ -47,6 +47,9 @@ impl Action for GetCallerIdentity {
             .send()
             .await
             .map_err(|e| aws_error("GetCallerIdentity", e))?;
+        if let Some(account) = out.account() {
+            ctx.remember_account(account);
+        }
         Ok(json!({
             "account": out.account(),
             "arn": out.arn(),

@@ -35,9 +35,13 @@ pub enum Cell {
     Values {
         entries: Vec<Entry>,
     },
+    /// `%%plan [on|off|show|clear]`: plan mode (dry run) in the kernel.
+    Plan {
+        arg: String,
+    },
 }
 
-pub const MAGICS: &[&str] = &["%%action", "%%parameters", "%%values"];
+pub const MAGICS: &[&str] = &["%%action", "%%parameters", "%%values", "%%plan"];
 
 /// Classifies a cell; `Err` is a message about a malformed header or body.
 pub fn parse(code: &str) -> Result<Cell, String> {
@@ -85,6 +89,13 @@ pub fn parse(code: &str) -> Result<Cell, String> {
                 entries,
             })
         }
+        "%%plan" => match rest.as_slice() {
+            [] => Ok(Cell::Plan { arg: "show".into() }),
+            [arg @ ("on" | "off" | "show" | "clear")] => Ok(Cell::Plan { arg: arg.to_string() }),
+            _ => Err(format!(
+                "expected `%%plan on`, `%%plan off`, `%%plan show` or `%%plan clear`, found `{header}`"
+            )),
+        },
         "%%parameters" if rest.is_empty() => Ok(Cell::Parameters { entries }),
         "%%values" if rest.is_empty() => Ok(Cell::Values { entries }),
         "%%parameters" | "%%values" => Err(format!(
@@ -112,9 +123,19 @@ fn entries(body: &str, first_line: usize) -> Result<Vec<Entry>, String> {
         if t.is_empty() || t.starts_with("//") {
             continue;
         }
+        let is_name = |n: &str| is_identifier(n.strip_prefix('@').unwrap_or(n));
+        let bare_option = t.starts_with('@') && is_identifier(&t[1..]);
+        if bare_option && !line.starts_with(char::is_whitespace) {
+            out.push(Entry {
+                name: t.to_string(),
+                text: "true".to_string(),
+                line: first_line + i,
+            });
+            continue;
+        }
         let starts_entry = !line.starts_with(char::is_whitespace)
             && t.split_once(':')
-                .is_some_and(|(name, rest)| is_identifier(name.trim()) && !rest.starts_with(':'));
+                .is_some_and(|(name, rest)| is_name(name.trim()) && !rest.starts_with(':'));
         if starts_entry {
             let (name, text) = t.split_once(':').unwrap_or_default();
             out.push(Entry {
@@ -172,6 +193,34 @@ mod tests {
         };
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].text, "iam::get(1)");
+    }
+
+    #[test]
+    fn options_start_with_at_and_may_stand_alone() {
+        let Cell::Action { entries, .. } =
+            parse("%%action a.b -> r\n@for_each: users\n@continue_on_error\nx: item\n").unwrap()
+        else {
+            panic!()
+        };
+        let names: Vec<_> = entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.text.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("@for_each", "users"),
+                ("@continue_on_error", "true"),
+                ("x", "item")
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_magic_takes_one_argument() {
+        assert_eq!(parse("%%plan on").unwrap(), Cell::Plan { arg: "on".into() });
+        assert_eq!(parse("%%plan").unwrap(), Cell::Plan { arg: "show".into() });
+        assert!(parse("%%plan maybe").is_err());
     }
 
     #[test]

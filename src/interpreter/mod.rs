@@ -5,14 +5,17 @@
 //! constants persist across cells. Every side effect goes to the actions
 //! [`Executor`]; this layer knows nothing of sockets or execution counts.
 
+mod action_cell;
 mod cell;
 mod complete;
 mod engine;
 mod errors;
 mod params;
+mod plan;
 mod seam;
 mod values;
 
+pub use action_cell::CellReport;
 pub use engine::Limits;
 pub use params::{Param, ParamError, ParamType, Parameters};
 pub use seam::{CellFailure, Completeness, Completion, Interpreter, MimeBundle, Outcome, Output, StreamName};
@@ -22,7 +25,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use rhai::{AST, Dynamic, Engine, Scope};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::actions::Executor;
 use cell::{Cell, Entry};
@@ -38,6 +41,7 @@ pub struct RhaiInterpreter {
     shared: Arc<Shared>,
     executor: Arc<Executor>,
     params: Option<Parameters>,
+    report: CellReport,
 }
 
 impl RhaiInterpreter {
@@ -54,6 +58,7 @@ impl RhaiInterpreter {
             shared,
             executor,
             params: None,
+            report: CellReport::default(),
         }
     }
 
@@ -65,8 +70,10 @@ impl RhaiInterpreter {
 
     fn run_cell(&mut self, code: &str) -> Result<Option<Dynamic>, CellFailure> {
         let cell = cell::parse(code).map_err(|m| failure("CellSyntaxError", m))?;
-        if !matches!(cell, Cell::Parameters { .. } | Cell::Values { .. })
-            && let Some(missing) = self.params.as_ref().and_then(Parameters::missing)
+        if !matches!(
+            cell,
+            Cell::Parameters { .. } | Cell::Values { .. } | Cell::Plan { .. }
+        ) && let Some(missing) = self.params.as_ref().and_then(Parameters::missing)
         {
             return Err(failure("ParameterError", missing.to_string()));
         }
@@ -79,6 +86,7 @@ impl RhaiInterpreter {
             } => self.run_action(code, &action, output.as_deref(), &entries),
             Cell::Parameters { entries } => self.declare_parameters(code, &entries).map(|()| None),
             Cell::Values { entries } => self.supply_values(&entries).map(|()| None),
+            Cell::Plan { arg } => self.plan_magic(&arg),
         }
     }
 
@@ -116,75 +124,6 @@ impl RhaiInterpreter {
             f.traceback[0] = format!("{}: {}", f.ename, f.evalue);
             f
         })
-    }
-
-    fn run_action(
-        &mut self,
-        code: &str,
-        action: &str,
-        output: Option<&str>,
-        entries: &[Entry],
-    ) -> Result<Option<Dynamic>, CellFailure> {
-        let action_error = |e: crate::actions::ActionError| failure("ActionError", e.to_string());
-        // Names are checked before any expression runs: an expression may itself call
-        // an action, and nothing should happen for a cell that cannot run.
-        let spec = self.executor.spec(action).ok_or_else(|| {
-            action_error(self.executor.validate(action, Map::new()).err().unwrap_or(
-                crate::actions::ActionError::UnknownAction {
-                    name: action.into(),
-                    suggestions: vec![],
-                },
-            ))
-        })?;
-        let mut names = Map::new();
-        for entry in entries {
-            if names.insert(entry.name.clone(), Value::Null).is_some() {
-                return Err(failure(
-                    "CellSyntaxError",
-                    format!("input `{}` is given twice (line {})", entry.name, entry.line),
-                ));
-            }
-        }
-        let presence: Map<String, Value> = names.keys().map(|k| (k.clone(), Value::Bool(true))).collect();
-        for (name, _) in &presence {
-            if spec.input(name).is_none() {
-                let probe = std::iter::once((name.clone(), Value::Null)).collect();
-                if let Err(e) = self.executor.validate(action, probe) {
-                    return Err(action_error(e));
-                }
-            }
-        }
-        if let Some(missing) = spec
-            .inputs
-            .iter()
-            .find(|i| i.required && !presence.contains_key(i.name))
-        {
-            return Err(action_error(crate::actions::ActionError::MissingInput {
-                action: spec.name.into(),
-                input: missing.name.into(),
-                doc: missing.doc.into(),
-            }));
-        }
-        let mut inputs = Map::new();
-        for entry in entries {
-            let value = self.eval_entry(code, entry)?;
-            inputs.insert(
-                entry.name.clone(),
-                values::to_json(&value, values::Secrets::Reveal),
-            );
-        }
-        let result = self
-            .executor
-            .call(action, inputs, &self.shared.interrupt)
-            .map_err(|e| match e {
-                crate::actions::ActionError::Interrupted { .. } => failure("Interrupted", e.to_string()),
-                e => action_error(e),
-            })?;
-        let value = engine::output_to_dynamic(&self.executor, action, &result);
-        if let Some(name) = output {
-            self.scope.set_or_push(name, value.clone());
-        }
-        Ok(Some(value))
     }
 
     fn declare_parameters(&mut self, code: &str, entries: &[Entry]) -> Result<(), CellFailure> {
@@ -241,6 +180,20 @@ impl RhaiInterpreter {
     }
 
     fn bind_parameters(&mut self, params: &Parameters) {
+        let masked: serde_json::Map<String, Value> = params
+            .values()
+            .into_iter()
+            .filter_map(|(p, v)| {
+                let shown = if p.secret {
+                    Value::String(MASK.into())
+                } else {
+                    v?.clone()
+                };
+                v.map(|_| (p.name.clone(), shown))
+            })
+            .collect();
+        self.executor
+            .update_run(|run| run.parameters = Value::Object(masked));
         for (param, value) in params.values() {
             match value {
                 Some(Value::String(s)) if param.secret => {
@@ -262,6 +215,15 @@ impl RhaiInterpreter {
         let params = self.params.get_or_insert_with(Parameters::default);
         params.supplied.extend(values);
         Ok(())
+    }
+
+    /// What the last cell did (action, skipped, continued errors, changes).
+    pub fn last_report(&self) -> &CellReport {
+        &self.report
+    }
+
+    pub fn executor(&self) -> &Arc<Executor> {
+        &self.executor
     }
 
     /// The declared parameters, once the parameters cell has run.
@@ -287,6 +249,7 @@ impl Interpreter for RhaiInterpreter {
     }
 
     fn execute(&mut self, code: &str, out: Arc<dyn Output>) -> Outcome {
+        self.report = CellReport::default();
         self.set_output(Some(out));
         let result = self.run_cell(code);
         self.set_output(None);

@@ -10,6 +10,7 @@ import support  # noqa: E402
 # Kernels and papermill inherit os.environ: set everything they need before any test.
 _prefix = Path(os.environ.get("RUNBOOK_TEST_TMP") or __import__("tempfile").mkdtemp(prefix="runbook-tests-"))
 support.install_kernel(_prefix)
+os.environ["RUNBOOK_AUDIT_DB"] = str(_prefix / "audit.sqlite3")
 
 
 @pytest.fixture(scope="session")

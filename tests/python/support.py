@@ -37,6 +37,7 @@ def install_kernel(prefix):
     prefix = Path(prefix)
     subprocess.run([str(runbook_bin()), "install", "--prefix", str(prefix)], check=True, capture_output=True)
     os.environ["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
+    os.environ.setdefault("RUNBOOK_AUDIT_DB", str(prefix / "audit.sqlite3"))
     for var, sub in [("JUPYTER_DATA_DIR", "data"), ("JUPYTER_RUNTIME_DIR", "runtime"),
                      ("JUPYTER_CONFIG_DIR", "config"), ("IPYTHONDIR", "ipython")]:
         (prefix / sub).mkdir(parents=True, exist_ok=True)
