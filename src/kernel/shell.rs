@@ -28,8 +28,9 @@ pub struct Dispatcher {
     shutdown: watch::Sender<bool>,
     execution_count: i64,
     history: History,
-    /// Set by a failed cell with `stop_on_error`: abort what is queued once its reply is out.
-    abort_queued: bool,
+    /// Execute requests that were queued when a cell failed with `stop_on_error`;
+    /// answered `aborted` right after that cell's reply.
+    to_abort: Vec<Message>,
 }
 
 impl Dispatcher {
@@ -49,7 +50,7 @@ impl Dispatcher {
             shutdown,
             execution_count: 0,
             history: History::default(),
-            abort_queued: false,
+            to_abort: Vec::new(),
         }
     }
 
@@ -70,8 +71,8 @@ impl Dispatcher {
                 send_reply(&mut self.tx, reply).await;
             }
             self.iopub.status(Some(&msg), "idle");
-            if std::mem::take(&mut self.abort_queued) {
-                self.abort_queued().await;
+            for queued in std::mem::take(&mut self.to_abort) {
+                self.abort(&queued).await;
             }
             if msg.msg_type() == "shutdown_request" {
                 self.iopub.flush().await;
@@ -161,7 +162,9 @@ impl Dispatcher {
                 if counted {
                     self.history.record(count, &req.code, None);
                 }
-                self.abort_queued = req.stop_on_error;
+                if req.stop_on_error {
+                    self.take_queued_executes();
+                }
                 json!({
                     "status": "error",
                     "execution_count": count,
@@ -176,23 +179,28 @@ impl Dispatcher {
         msg.child("execute_reply", reply)
     }
 
-    /// After a failed cell, answers execute requests that were already queued with
-    /// `aborted` instead of running them; other requests keep their place in line.
-    async fn abort_queued(&mut self) {
-        tokio::task::yield_now().await;
+    /// After a failed cell, takes the execute requests already waiting (what JupyterLab's
+    /// Run All sent) so they are aborted rather than run; other requests keep their
+    /// place in line. Taken before the failed cell's reply goes out, so a request sent
+    /// in answer to that reply is never caught.
+    fn take_queued_executes(&mut self) {
         while let Ok(queued) = self.queue.try_recv() {
-            if queued.msg_type() != "execute_request" {
+            if queued.msg_type() == "execute_request" {
+                self.to_abort.push(queued);
+            } else {
                 self.pending.push_back(queued);
-                continue;
             }
-            self.iopub.status(Some(&queued), "busy");
-            let reply = queued.child(
-                "execute_reply",
-                json!({ "status": "aborted", "execution_count": self.execution_count }),
-            );
-            send_reply(&mut self.tx, reply).await;
-            self.iopub.status(Some(&queued), "idle");
         }
+    }
+
+    async fn abort(&mut self, queued: &Message) {
+        self.iopub.status(Some(queued), "busy");
+        let reply = queued.child(
+            "execute_reply",
+            json!({ "status": "aborted", "execution_count": self.execution_count }),
+        );
+        send_reply(&mut self.tx, reply).await;
+        self.iopub.status(Some(queued), "idle");
     }
 
     async fn complete(&mut self, msg: &Message) -> Value {
