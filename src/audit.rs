@@ -335,6 +335,45 @@ pub struct Record {
     pub duration_ms: Option<i64>,
 }
 
+/// Records as an aligned table for the terminal.
+pub fn table(records: &[Record]) -> String {
+    if records.is_empty() {
+        return "No audit records match.\n".into();
+    }
+    let rows: Vec<[String; 7]> = records
+        .iter()
+        .map(|r| {
+            [
+                r.started_at.clone(),
+                r.os_user.clone(),
+                r.action.clone(),
+                r.mode.clone(),
+                match &r.error_code {
+                    Some(code) => format!("{} ({code})", r.status),
+                    None => r.status.clone(),
+                },
+                r.duration_ms.map_or("-".into(), |d| format!("{d}ms")),
+                r.run_id.chars().take(8).collect(),
+            ]
+        })
+        .collect();
+    let head = ["started", "user", "action", "mode", "outcome", "duration", "run"];
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([head[i].len()]).max().unwrap_or(0);
+    let w: Vec<usize> = (0..7).map(width).collect();
+    let line = |r: [&str; 7]| {
+        let mut s = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            s.push_str(&format!("{:<w$}  ", cell, w = w[i]));
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(head);
+    for r in &rows {
+        out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]]));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

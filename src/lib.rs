@@ -15,3 +15,4 @@ pub mod jupyter;
 pub mod kernel;
 pub mod kernelspec;
 pub mod notebook;
+pub mod runner;

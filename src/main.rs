@@ -11,6 +11,7 @@ use runbook::audit;
 use runbook::interpreter::{Limits, RhaiInterpreter};
 use runbook::jupyter::Sockets;
 use runbook::kernelspec::{self, Location};
+use runbook::runner;
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +26,56 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a notebook top to bottom without Jupyter, writing an output notebook.
+    #[command(after_help = "Exit codes:\n  0    every cell succeeded\n  1    a cell failed (its error is shown with the cell number and source line)\n  2    usage or parameter error (nothing ran)\n  130  interrupted with Ctrl-C (the current cell was stopped; the output notebook was written)")]
+    Run {
+        /// The notebook to run.
+        notebook: PathBuf,
+        /// A parameter value, typed by the notebook's declaration (repeatable).
+        #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Parameter values from a YAML or JSON file (-p values override them).
+        #[arg(short = 'f', long = "params-file", value_name = "FILE")]
+        params_file: Option<PathBuf>,
+        /// Output notebook (default: NAME.out.ipynb next to the input; NAME.plan.ipynb for --dry-run).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// Plan: run read-only actions, check and record mutating ones without calling them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print a machine-readable summary on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// The audit database (default: $RUNBOOK_AUDIT_DB or the user's data dir).
+        #[arg(long, value_name = "FILE")]
+        audit_db: Option<PathBuf>,
+    },
+    /// List audit records of action calls.
+    Audit {
+        /// Only this run.
+        #[arg(long)]
+        run: Option<String>,
+        /// Only calls made by this OS user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this action.
+        #[arg(long)]
+        action: Option<String>,
+        /// Only calls since this time (RFC 3339, a date, or e.g. 2h, 3d).
+        #[arg(long)]
+        since: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The audit database (default: $RUNBOOK_AUDIT_DB or the user's data dir).
+        #[arg(long, value_name = "FILE")]
+        audit_db: Option<PathBuf>,
+    },
+    /// List the actions, or show one: inputs, output, whether it mutates, IAM permissions.
+    Actions {
+        #[command(subcommand)]
+        show: Option<ActionsCommand>,
+    },
     /// Run the kernel (what Jupyter starts from kernel.json).
     Kernel {
         /// The connection file Jupyter wrote for this kernel.
@@ -48,6 +99,12 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ActionsCommand {
+    /// Show one action in full.
+    Show { name: String },
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -58,6 +115,47 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Kernel { connection_file } => run_kernel(connection_file),
+        Command::Run { notebook, params, params_file, output, dry_run, json, audit_db } => {
+            let opts = runner::Options { notebook, params, params_file, output, dry_run, json, audit_db };
+            std::process::exit(run_notebook(&opts))
+        }
+        Command::Audit { run, user, action, since, json, audit_db } => {
+            let since = since.map(|s| parse_since(&s)).transpose()?;
+            let path = match audit_db {
+                Some(p) => p,
+                None => audit::Log::default_path()?,
+            };
+            let records = audit::Log::new(path).query(&audit::Filter { run, user, action, since })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&records)?);
+            } else {
+                print!("{}", runbook::audit::table(&records));
+            }
+            Ok(())
+        }
+        Command::Actions { show } => {
+            let executor = Executor::new().context("cannot start the action runtime")?;
+            match show {
+                None => {
+                    let width = executor.specs().map(|s| s.name.len()).max().unwrap_or(0);
+                    for spec in executor.specs() {
+                        let m = if spec.mutates { "mutates" } else { "read-only" };
+                        println!("{:<width$}  {:<9}  {}", spec.name, m, spec.summary);
+                    }
+                }
+                Some(ActionsCommand::Show { name }) => match executor.spec(&name) {
+                    Some(spec) => print!("{}", spec.help()),
+                    None => {
+                        let suggestions = runbook::actions::nearest(&name, executor.specs().map(|s| s.name));
+                        anyhow::bail!(
+                            "unknown action `{name}`{}; `runbook actions` lists them",
+                            if suggestions.is_empty() { String::new() } else { format!(" (did you mean {}?)", suggestions.join(", ")) }
+                        );
+                    }
+                },
+            }
+            Ok(())
+        }
         Command::Install {
             user: _,
             sys_prefix,
@@ -74,6 +172,46 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn run_notebook(opts: &runner::Options) -> i32 {
+    let interrupted = runner::interrupt_on_ctrl_c();
+    match runner::run(opts, interrupted) {
+        Ok(summary) => {
+            if opts.json {
+                println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+            } else {
+                eprint!("{}", runner::render(&summary));
+            }
+            summary.exit_code
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// `--since`: RFC 3339, a date (YYYY-MM-DD), or a duration ago (30m, 2h, 3d).
+fn parse_since(text: &str) -> anyhow::Result<String> {
+    use chrono::{NaiveDate, SecondsFormat, Utc};
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Millis, true));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let t = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).context("bad date")?;
+        return Ok(t.to_rfc3339_opts(SecondsFormat::Millis, true));
+    }
+    let (num, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = num.parse().with_context(|| format!("--since {text}: use RFC 3339, YYYY-MM-DD, or a duration like 30m, 2h, 3d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => anyhow::bail!("--since {text}: use RFC 3339, YYYY-MM-DD, or a duration like 30m, 2h, 3d"),
+    };
+    Ok((Utc::now() - chrono::Duration::seconds(secs)).to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
 fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
