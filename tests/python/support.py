@@ -103,6 +103,7 @@ class Slack:
         self.requests = []
         self.error = None          # e.g. "channel_not_found": answer ok=false with it
         self.rate_limited = 0      # answer this many requests with 429 first
+        self.delay = 0.0           # seconds to wait before answering
         slack = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -113,6 +114,8 @@ class Slack:
                 except ValueError:
                     payload = {"_raw": body.decode("utf-8", "replace")}
                 slack.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "json": payload})
+                if slack.delay:
+                    time.sleep(slack.delay)
                 if slack.rate_limited > 0:
                     slack.rate_limited -= 1
                     self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
@@ -148,6 +151,7 @@ class Slack:
         self.requests.clear()
         self.error = None
         self.rate_limited = 0
+        self.delay = 0.0
 
     def messages(self):
         return [r["json"] for r in self.requests if r["path"].endswith("/chat.postMessage")]
