@@ -86,6 +86,26 @@ class Moto:
     def state(self):
         return json.loads(urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=10).read())
 
+    def password_of(self, user):
+        """The login-profile password moto stored for user, found in its state dump."""
+        found = []
+
+        def walk(node):
+            if isinstance(node, dict):
+                if node.get("name") == user or node.get("user_name") == user:
+                    for key in ("password", "_password"):
+                        if isinstance(node.get(key), str):
+                            found.append(node[key])
+                for v in node.values():
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+
+        walk(self.state())
+        assert found, f"no login-profile password for {user} in moto's state"
+        return found[0]
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         try:

@@ -53,32 +53,11 @@ def test_seed_runbook_creates_user_with_policy_and_announces_it(tmp_path, aws, s
     }]
     assert slack.requests[0]["auth"] == "Bearer xoxb-test-token"
     # The generated password is in moto's state and nowhere in the saved notebook.
-    password = _moto_password(aws, "alice")
+    password = aws.password_of("alice")
     assert len(password) >= 20
     saved = out.read_text()
     assert password not in saved
     assert "********" in saved
-
-
-def _moto_password(aws, user):
-    """Finds the login-profile password in moto's state dump, wherever the version keeps it."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("name") == user or node.get("user_name") == user:
-                for key in ("password", "_password"):
-                    if isinstance(node.get(key), str):
-                        found.append(node[key])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(aws.state())
-    assert found, "no login-profile password in moto's state"
-    return found[0]
 
 
 def test_policy_parameter_and_channel_are_used(tmp_path, aws, slack):
