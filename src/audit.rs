@@ -374,7 +374,13 @@ pub fn table(records: &[Record]) -> String {
         })
         .collect();
     let head = ["started", "user", "action", "mode", "outcome", "duration", "run"];
-    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([head[i].len()]).max().unwrap_or(0);
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([head[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
     let w: Vec<usize> = (0..7).map(width).collect();
     let line = |r: [&str; 7]| {
         let mut s = String::new();

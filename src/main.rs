@@ -27,7 +27,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a notebook top to bottom without Jupyter, writing an output notebook.
-    #[command(after_help = "Exit codes:\n  0    every cell succeeded\n  1    a cell failed (its error is shown with the cell number and source line)\n  2    usage or parameter error (nothing ran)\n  130  interrupted with Ctrl-C (the current cell was stopped; the output notebook was written)")]
+    #[command(
+        after_help = "Exit codes:\n  0    every cell succeeded\n  1    a cell failed (its error is shown with the cell number and source line)\n  2    usage or parameter error (nothing ran)\n  130  interrupted with Ctrl-C (the current cell was stopped; the output notebook was written)"
+    )]
     Run {
         /// The notebook to run.
         notebook: PathBuf,
@@ -115,17 +117,45 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Kernel { connection_file } => run_kernel(connection_file),
-        Command::Run { notebook, params, params_file, output, dry_run, json, audit_db } => {
-            let opts = runner::Options { notebook, params, params_file, output, dry_run, json, audit_db };
+        Command::Run {
+            notebook,
+            params,
+            params_file,
+            output,
+            dry_run,
+            json,
+            audit_db,
+        } => {
+            let opts = runner::Options {
+                notebook,
+                params,
+                params_file,
+                output,
+                dry_run,
+                json,
+                audit_db,
+            };
             std::process::exit(run_notebook(&opts))
         }
-        Command::Audit { run, user, action, since, json, audit_db } => {
+        Command::Audit {
+            run,
+            user,
+            action,
+            since,
+            json,
+            audit_db,
+        } => {
             let since = since.map(|s| parse_since(&s)).transpose()?;
             let path = match audit_db {
                 Some(p) => p,
                 None => audit::Log::default_path()?,
             };
-            let records = audit::Log::new(path).query(&audit::Filter { run, user, action, since })?;
+            let records = audit::Log::new(path).query(&audit::Filter {
+                run,
+                user,
+                action,
+                since,
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&records)?);
             } else {
@@ -149,7 +179,11 @@ fn main() -> anyhow::Result<()> {
                         let suggestions = runbook::actions::nearest(&name, executor.specs().map(|s| s.name));
                         anyhow::bail!(
                             "unknown action `{name}`{}; `runbook actions` lists them",
-                            if suggestions.is_empty() { String::new() } else { format!(" (did you mean {}?)", suggestions.join(", ")) }
+                            if suggestions.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" (did you mean {}?)", suggestions.join(", "))
+                            }
                         );
                     }
                 },
@@ -203,7 +237,9 @@ fn parse_since(text: &str) -> anyhow::Result<String> {
         return Ok(t.to_rfc3339_opts(SecondsFormat::Millis, true));
     }
     let (num, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = num.parse().with_context(|| format!("--since {text}: use RFC 3339, YYYY-MM-DD, or a duration like 30m, 2h, 3d"))?;
+    let n: i64 = num.parse().with_context(|| {
+        format!("--since {text}: use RFC 3339, YYYY-MM-DD, or a duration like 30m, 2h, 3d")
+    })?;
     let secs = match unit {
         "s" => n,
         "m" => n * 60,

@@ -18,8 +18,8 @@ mod values;
 pub use action_cell::CellReport;
 pub use engine::Limits;
 pub use params::{Param, ParamError, ParamType, Parameters};
-pub use seam::{CellFailure, Completeness, Completion, Interpreter, MimeBundle, Outcome, Output, StreamName};
 pub use plan::text_table as plan_text;
+pub use seam::{CellFailure, Completeness, Completion, Interpreter, MimeBundle, Outcome, Output, StreamName};
 pub use values::{MASK, Secret};
 
 use std::sync::atomic::AtomicBool;

@@ -19,7 +19,9 @@ pub use report::{CellSummary, Summary};
 
 use crate::actions::{Executor, Mode};
 use crate::audit::{self, RunInfo};
-use crate::interpreter::{Interpreter, Limits, MASK, MimeBundle, Outcome, Output, RhaiInterpreter, StreamName};
+use crate::interpreter::{
+    Interpreter, Limits, MASK, MimeBundle, Outcome, Output, RhaiInterpreter, StreamName,
+};
 use crate::notebook::{self, Notebook};
 
 pub const EXIT_OK: i32 = 0;
@@ -55,7 +57,10 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Usage(_) | RunError::Notebook(notebook::NotebookError::Read { .. } | notebook::NotebookError::Format { .. }) => EXIT_USAGE,
+            RunError::Usage(_)
+            | RunError::Notebook(
+                notebook::NotebookError::Read { .. } | notebook::NotebookError::Format { .. },
+            ) => EXIT_USAGE,
             _ => EXIT_CELL_FAILED,
         }
     }
@@ -111,7 +116,9 @@ fn parameters_cell(nb: &Notebook) -> Option<usize> {
         .iter()
         .position(|c| notebook::is_code(c) && notebook::tags(c).iter().any(|t| t == "parameters"))
         .or_else(|| {
-            cells.iter().position(|c| notebook::is_code(c) && notebook::source(c).trim_start().starts_with("%%parameters"))
+            cells.iter().position(|c| {
+                notebook::is_code(c) && notebook::source(c).trim_start().starts_with("%%parameters")
+            })
         })
 }
 
@@ -121,7 +128,11 @@ pub fn output_path(opts: &Options) -> PathBuf {
     if let Some(o) = &opts.output {
         return o.clone();
     }
-    let stem = opts.notebook.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notebook".into());
+    let stem = opts
+        .notebook
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "notebook".into());
     let suffix = if opts.dry_run { "plan" } else { "out" };
     opts.notebook.with_file_name(format!("{stem}.{suffix}.ipynb"))
 }
@@ -139,9 +150,17 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
     let declared = match params_at {
         Some(i) => {
             let mut probe = RhaiInterpreter::new(scratch, &Limits::default());
-            match probe.execute(&notebook::source(&nb.cells()[i]), Arc::new(CellOutputs::default())) {
+            match probe.execute(
+                &notebook::source(&nb.cells()[i]),
+                Arc::new(CellOutputs::default()),
+            ) {
                 Outcome::Error(f) => {
-                    return Err(RunError::Usage(format!("the parameters cell (cell {}) fails: {}: {}", i + 1, f.ename, f.evalue)));
+                    return Err(RunError::Usage(format!(
+                        "the parameters cell (cell {}) fails: {}: {}",
+                        i + 1,
+                        f.ename,
+                        f.evalue
+                    )));
                 }
                 Outcome::Ok { .. } => probe.parameters().cloned().unwrap_or_default(),
             }
@@ -152,7 +171,16 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
     let secret = |name: &str| declared.get(name).is_some_and(|p| p.secret);
     let masked_values: Map<String, Value> = values
         .iter()
-        .map(|(n, v)| (n.clone(), if secret(n) { Value::String(MASK.into()) } else { v.clone() }))
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                if secret(n) {
+                    Value::String(MASK.into())
+                } else {
+                    v.clone()
+                },
+            )
+        })
         .collect();
 
     let text = std::fs::read(&opts.notebook).unwrap_or_default();
@@ -193,14 +221,30 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
         }
         code_index += 1;
         let source = notebook::source(&cell);
-        let first_line = source.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+        let first_line = source
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string();
         if exit_code != EXIT_OK {
             mark_cell(&mut out_nb, index, None, vec![], json!({"status": "pending"}));
-            summaries.push(CellSummary { cell: index + 1, execution_count: None, action: kind(&first_line), status: "not run".into(), changed: None, duration_s: 0.0, error: None });
+            summaries.push(CellSummary {
+                cell: index + 1,
+                execution_count: None,
+                action: kind(&first_line),
+                status: "not run".into(),
+                changed: None,
+                duration_s: 0.0,
+                error: None,
+            });
             continue;
         }
         count += 1;
-        eprintln!("[{code_index}/{total}] cell {} {}", index + 1, shorten(&first_line));
+        eprintln!(
+            "[{code_index}/{total}] cell {} {}",
+            index + 1,
+            shorten(&first_line)
+        );
         let started = now();
         let t0 = Instant::now();
         let outputs = Arc::new(CellOutputs::default());
@@ -284,7 +328,10 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
         "duration": duration,
         "exception": exit_code != EXIT_OK,
     }));
-    meta.insert("runbook".into(), json!({ "run_id": run_id, "dry_run": opts.dry_run, "plan": plan }));
+    meta.insert(
+        "runbook".into(),
+        json!({ "run_id": run_id, "dry_run": opts.dry_run, "plan": plan }),
+    );
     out_nb.write(&output)?;
     let status = match exit_code {
         EXIT_OK => "succeeded",
@@ -311,7 +358,10 @@ pub use report::table;
 pub fn render(summary: &Summary) -> String {
     let mut s = format!("\n{}\n", report::table(&summary.cells));
     if summary.dry_run {
-        s.push_str(&format!("\nPlan (nothing was changed):\n{}\n", crate::interpreter::plan_text(&summary.plan)));
+        s.push_str(&format!(
+            "\nPlan (nothing was changed):\n{}\n",
+            crate::interpreter::plan_text(&summary.plan)
+        ));
     }
     s.push_str(&format!(
         "\nRun {} {} in {:.1}s; output notebook: {}\n",
@@ -335,7 +385,11 @@ fn kind(first_line: &str) -> String {
 }
 
 fn shorten(s: &str) -> String {
-    if s.chars().count() > 70 { s.chars().take(69).collect::<String>() + "…" } else { s.to_string() }
+    if s.chars().count() > 70 {
+        s.chars().take(69).collect::<String>() + "…"
+    } else {
+        s.to_string()
+    }
 }
 
 /// Sets the interpreter's interrupt flag when Ctrl-C is seen, until `done` is set.
@@ -367,7 +421,12 @@ fn mark_cell(nb: &mut Notebook, index: usize, count: Option<i64>, outputs: Vec<V
 
 /// Adds (or replaces) the injected `%%values` cell after the parameters cell, as
 /// papermill does; secret values are supplied separately and shown masked here.
-fn inject_values(nb: &mut Notebook, params_at: Option<usize>, values: &[(String, Value)], secret: &dyn Fn(&str) -> bool) {
+fn inject_values(
+    nb: &mut Notebook,
+    params_at: Option<usize>,
+    values: &[(String, Value)],
+    secret: &dyn Fn(&str) -> bool,
+) {
     let cells = nb.cells_mut();
     cells.retain(|c| !notebook::tags(c).iter().any(|t| t == "injected-parameters"));
     if values.is_empty() {
@@ -381,7 +440,11 @@ fn inject_values(nb: &mut Notebook, params_at: Option<usize>, values: &[(String,
             source.push_str(&format!("{name}: {value}\n"));
         }
     }
-    let cell = notebook::code_cell(&format!("injected-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]), source.trim_end(), &["injected-parameters"]);
+    let cell = notebook::code_cell(
+        &format!("injected-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        source.trim_end(),
+        &["injected-parameters"],
+    );
     let at = params_at.map_or(0, |i| (i + 1).min(cells.len()));
     cells.insert(at, cell);
 }
@@ -391,9 +454,14 @@ pub fn interrupt_on_ctrl_c() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
     std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
         rt.block_on(async {
-            let Ok(mut sigint) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) else { return };
+            let Ok(mut sigint) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            else {
+                return;
+            };
             while sigint.recv().await.is_some() {
                 eprintln!("\ninterrupted: stopping the current cell and writing the output notebook");
                 f.store(true, Ordering::SeqCst);
@@ -402,4 +470,3 @@ pub fn interrupt_on_ctrl_c() -> Arc<AtomicBool> {
     });
     flag
 }
-

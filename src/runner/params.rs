@@ -11,15 +11,20 @@ use crate::interpreter::{ParamType, Parameters};
 pub fn collect(pairs: &[String], file: Option<&Path>) -> Result<Vec<(String, Raw)>, String> {
     let mut out: Vec<(String, Raw)> = Vec::new();
     if let Some(file) = file {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let text =
+            std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let is_json = file.extension().is_some_and(|e| e == "json");
         let value: Value = if is_json {
             serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", file.display()))?
         } else {
-            serde_yaml_ng::from_str(&text).map_err(|e| format!("{} is not valid YAML: {e}", file.display()))?
+            serde_yaml_ng::from_str(&text)
+                .map_err(|e| format!("{} is not valid YAML: {e}", file.display()))?
         };
         let Value::Object(map) = value else {
-            return Err(format!("{} must hold a mapping of parameter names to values", file.display()));
+            return Err(format!(
+                "{} must hold a mapping of parameter names to values",
+                file.display()
+            ));
         };
         out.extend(map.into_iter().map(|(k, v)| (k, Raw::Typed(v))));
     }
@@ -51,7 +56,10 @@ pub fn resolve(declared: &Parameters, raw: Vec<(String, Raw)>) -> Result<Vec<(St
             problems.push(if names.is_empty() {
                 format!("unknown parameter `{name}`: this notebook declares no parameters")
             } else {
-                format!("unknown parameter `{name}`; this notebook declares: {}", names.join(", "))
+                format!(
+                    "unknown parameter `{name}`; this notebook declares: {}",
+                    names.join(", ")
+                )
             });
             continue;
         };
@@ -60,8 +68,15 @@ pub fn resolve(declared: &Parameters, raw: Vec<(String, Raw)>) -> Result<Vec<(St
             Raw::Text(text) => match parse_text(param.ty, &text) {
                 Ok(v) => v,
                 Err(e) => {
-                    let shown = if param.secret { "(secret)".to_string() } else { format!("{text:?}") };
-                    problems.push(format!("parameter `{name}` must be a {}: {shown} {e}", param.ty.name()));
+                    let shown = if param.secret {
+                        "(secret)".to_string()
+                    } else {
+                        format!("{text:?}")
+                    };
+                    problems.push(format!(
+                        "parameter `{name}` must be a {}: {shown} {e}",
+                        param.ty.name()
+                    ));
                     continue;
                 }
             },
@@ -80,7 +95,11 @@ pub fn resolve(declared: &Parameters, raw: Vec<(String, Raw)>) -> Result<Vec<(St
         return Err(format!(
             "required parameter `{}` has no value{}; pass it with -p {}=VALUE or in a -f params.yaml file",
             p.name,
-            if p.description.is_empty() { String::new() } else { format!(" ({})", p.description) },
+            if p.description.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", p.description)
+            },
             p.name
         ));
     }
@@ -133,7 +152,11 @@ mod tests {
 
     #[test]
     fn cli_text_is_typed_by_the_declaration() {
-        let v = resolve(&declared(), text(&["user_name=42", "count=3", "enabled=false", r#"tags={"team":"x"}"#])).unwrap();
+        let v = resolve(
+            &declared(),
+            text(&["user_name=42", "count=3", "enabled=false", r#"tags={"team":"x"}"#]),
+        )
+        .unwrap();
         assert_eq!(
             v,
             vec![
@@ -148,10 +171,16 @@ mod tests {
     #[test]
     fn every_problem_is_reported_and_missing_required_named() {
         let err = resolve(&declared(), text(&["count=three", "nope=1"])).unwrap_err();
-        assert!(err.contains("parameter `count` must be a int: \"three\" is not an integer"), "{err}");
+        assert!(
+            err.contains("parameter `count` must be a int: \"three\" is not an integer"),
+            "{err}"
+        );
         assert!(err.contains("unknown parameter `nope`"), "{err}");
         let err = resolve(&declared(), text(&["count=3"])).unwrap_err();
-        assert!(err.contains("required parameter `user_name` has no value"), "{err}");
+        assert!(
+            err.contains("required parameter `user_name` has no value"),
+            "{err}"
+        );
         assert!(err.contains("-p user_name=VALUE"), "{err}");
     }
 

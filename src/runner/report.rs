@@ -15,8 +15,16 @@ pub struct Progress {
 
 impl Observer for Progress {
     fn started(&self, call: &CallStart) -> Result<(), AuditError> {
-        let mode = if call.mode == "plan" && call.mutates { " (plan)" } else { "" };
-        eprintln!("        → {}{mode}  [{:.1}s]", call.action, self.started.elapsed().as_secs_f64());
+        let mode = if call.mode == "plan" && call.mutates {
+            " (plan)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "        → {}{mode}  [{:.1}s]",
+            call.action,
+            self.started.elapsed().as_secs_f64()
+        );
         Ok(())
     }
 
@@ -25,7 +33,11 @@ impl Observer for Progress {
             (Status::Error, Some(code)) => format!("error {code}"),
             (status, _) => status.as_str().to_string(),
         };
-        eprintln!("        ← {} {what} in {:.2}s", call.action, end.duration_ms as f64 / 1000.0);
+        eprintln!(
+            "        ← {} {what} in {:.2}s",
+            call.action,
+            end.duration_ms as f64 / 1000.0
+        );
         let _ = std::io::stderr().flush();
         Ok(())
     }
@@ -80,10 +92,28 @@ pub fn table(cells: &[CellSummary]) -> String {
         })
         .collect();
     let head = ["cell", "action", "status", "changed", "duration"];
-    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([head[i].len()]).max().unwrap_or(0);
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([head[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
     let w: Vec<usize> = (0..5).map(width).collect();
     let line = |r: [&str; 5]| {
-        format!("{:>w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}", r[0], r[1], r[2], r[3], r[4], w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4])
+        format!(
+            "{:>w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4]
+        )
     };
     let mut out = vec![line(head)];
     out.extend(rows.iter().map(|r| line([&r[0], &r[1], &r[2], &r[3], &r[4]])));
