@@ -227,8 +227,22 @@ impl Executor {
         tracing::info!(action = spec.name, planning, "calling action");
         let began = Instant::now();
         let work = async {
+            let verdict = match action.guarded() {
+                Some(g) => Some(super::guard::evaluate(&self.ctx, spec.name, g, &inputs).await),
+                None => None,
+            };
             if planning {
-                let plan = action.plan(&self.ctx, &inputs).await?;
+                let mut plan = action.plan(&self.ctx, &inputs).await?;
+                match verdict {
+                    Some(Ok(note)) => plan.checks.push(format!("policy guard: {note}")),
+                    Some(Err(ActionError::Guard { reason, .. })) => {
+                        plan.checks.push(format!("policy guard: REFUSED: {reason}"));
+                        plan.change = format!("refused by the policy guard: {reason}");
+                        plan.changed = false;
+                    }
+                    Some(Err(e)) => return Err(e),
+                    None => {}
+                }
                 lock(&self.plan).push(PlanEntry {
                     action: spec.name.to_string(),
                     inputs: start.inputs.clone(),
@@ -247,6 +261,9 @@ impl Executor {
                 }
                 Ok(output)
             } else {
+                if let Some(Err(e)) = verdict {
+                    return Err(e);
+                }
                 action.run(&self.ctx, &inputs).await
             }
         };

@@ -12,7 +12,7 @@ pub struct AttachUserPolicy;
 static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.attach_user_policy",
     summary: "Attach a managed policy to an IAM user.",
-    doc: "Calls IAM AttachUserPolicy. `policy` is an AWS-managed policy name (IAMUserChangePassword → arn:aws:iam::aws:policy/IAMUserChangePassword) or a full policy ARN.",
+    doc: "Calls IAM AttachUserPolicy unless the policy is already attached (then `changed: false`). Passes the least-privilege guard first. `policy` is an AWS-managed policy name (IAMUserChangePassword → arn:aws:iam::aws:policy/IAMUserChangePassword) or a full policy ARN.",
     inputs: &[
         InputSpec {
             name: "user_name",
@@ -47,17 +47,10 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     mutates: true,
-    permissions: &["iam:AttachUserPolicy"],
+    permissions: &["iam:AttachUserPolicy", "iam:ListAttachedUserPolicies", "iam:GetPolicy", "iam:GetPolicyVersion"],
 };
 
-/// A policy name or ARN as an ARN.
-pub fn policy_arn(policy: &str) -> String {
-    if policy.starts_with("arn:") {
-        policy.to_string()
-    } else {
-        format!("arn:aws:iam::aws:policy/{policy}")
-    }
-}
+use super::iam::{policy_arn, retried_error, with_retries};
 
 #[async_trait::async_trait]
 impl Action for AttachUserPolicy {
@@ -65,17 +58,23 @@ impl Action for AttachUserPolicy {
         &SPEC
     }
 
+    fn guarded(&self) -> Option<super::guard::Guarded> {
+        Some(super::guard::Guarded::ManagedPolicy("policy"))
+    }
+
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
+        let iam = ctx.iam().await;
         let user = inputs.required_str("user_name");
         let arn = policy_arn(inputs.required_str("policy"));
-        ctx.iam()
+        let mut pages = iam.list_attached_user_policies().user_name(user).into_paginator().items().send();
+        while let Some(item) = pages.next().await {
+            if item.map_err(|e| aws_error("ListAttachedUserPolicies", e))?.policy_arn() == Some(arn.as_str()) {
+                return Ok(json!({ "user_name": user, "policy_arn": arn, "changed": false }));
+            }
+        }
+        with_retries("AttachUserPolicy", || iam.attach_user_policy().user_name(user).policy_arn(&arn).send())
             .await
-            .attach_user_policy()
-            .user_name(user)
-            .policy_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| aws_error("AttachUserPolicy", e))?;
+            .map_err(|e| retried_error("AttachUserPolicy", e))?;
         Ok(json!({ "user_name": user, "policy_arn": arn, "changed": true }))
     }
 
@@ -143,19 +142,3 @@ impl Action for AttachUserPolicy {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn managed_policy_names_become_aws_arns_and_arns_pass_through() {
-        assert_eq!(
-            policy_arn("IAMUserChangePassword"),
-            "arn:aws:iam::aws:policy/IAMUserChangePassword"
-        );
-        assert_eq!(
-            policy_arn("arn:aws:iam::123456789012:policy/x"),
-            "arn:aws:iam::123456789012:policy/x"
-        );
-    }
-}

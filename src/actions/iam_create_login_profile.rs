@@ -4,7 +4,8 @@ use serde_json::json;
 
 use super::Plan;
 use super::context::aws_error;
-use super::password::{self, Policy};
+use super::iam::{is_existing, retried_error, with_retries};
+use super::password;
 use super::{
     Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
 };
@@ -14,7 +15,7 @@ pub struct CreateLoginProfile;
 static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.create_login_profile",
     summary: "Give an IAM user a console password (generated to fit the account's password policy).",
-    doc: "Calls IAM CreateLoginProfile. Without `password`, generates one that satisfies the account's password policy (GetAccountPasswordPolicy; AWS's default policy when none is set). The password is a secret: shown masked, revealed only with reveal(...).",
+    doc: "Calls IAM CreateLoginProfile. Without `password`, generates one that satisfies the account's password policy (GetAccountPasswordPolicy; AWS's default policy when none is set). The password is a secret: shown masked, revealed only with reveal(...). When the user already has a login profile it is kept (`changed: false`, no password); `fail_if_exists: true` makes that an error.",
     inputs: &[
         InputSpec {
             name: "user_name",
@@ -79,17 +80,28 @@ impl Action for CreateLoginProfile {
         let iam = ctx.iam().await;
         let password = match inputs.str("password") {
             Some(p) => p.to_string(),
-            None => password::generate(&account_policy(&iam).await?),
+            None => password::generate(&password::account_policy(&iam).await?),
         };
         let reset = inputs.bool("password_reset_required").unwrap_or(true);
-        let out = iam
-            .create_login_profile()
-            .user_name(inputs.required_str("user_name"))
-            .password(&password)
-            .password_reset_required(reset)
-            .send()
-            .await
-            .map_err(|e| aws_error("CreateLoginProfile", e))?;
+        let user = inputs.required_str("user_name");
+        let created = with_retries("CreateLoginProfile", || {
+            iam.create_login_profile().user_name(user).password(&password).password_reset_required(reset).send()
+        })
+        .await;
+        let out = match created {
+            Ok(out) => out,
+            Err(e) if is_existing(&e) && !inputs.bool("fail_if_exists").unwrap_or(false) => {
+                // The existing password is kept and cannot be read back.
+                return Ok(json!({
+                    "user_name": user,
+                    "password": null,
+                    "password_reset_required": null,
+                    "create_date": null,
+                    "changed": false,
+                }));
+            }
+            Err(e) => return Err(retried_error("CreateLoginProfile", e)),
+        };
         let profile = out.login_profile().ok_or_else(|| ActionError::Invalid {
             action: SPEC.name.into(),
             message: "CreateLoginProfile returned no login profile".into(),
@@ -111,7 +123,7 @@ impl Action for CreateLoginProfile {
         let source = if inputs.str("password").is_some() {
             "the given password".to_string()
         } else {
-            let policy = account_policy(&iam).await?;
+            let policy = password::account_policy(&iam).await?;
             checks.push(format!(
                 "password policy: at least {} characters",
                 policy.min_length
@@ -123,7 +135,7 @@ impl Action for CreateLoginProfile {
                 checks.push(format!("GetLoginProfile {user}: exists"));
                 (
                     format!(
-                        "none: {user} already has a login profile; CreateLoginProfile would fail with EntityAlreadyExists"
+                        "none: {user} already has a login profile; the existing password is kept"
                     ),
                     false,
                 )
@@ -159,30 +171,3 @@ impl Action for CreateLoginProfile {
     }
 }
 
-/// The account's password policy, or AWS's default when the account has none.
-async fn account_policy(iam: &aws_sdk_iam::Client) -> Result<Policy, ActionError> {
-    match iam.get_account_password_policy().send().await {
-        Ok(out) => {
-            let default = Policy::aws_default();
-            Ok(match out.password_policy() {
-                Some(p) => Policy {
-                    min_length: p
-                        .minimum_password_length()
-                        .map_or(default.min_length, |n| n.max(0) as usize),
-                    uppercase: p.require_uppercase_characters(),
-                    lowercase: p.require_lowercase_characters(),
-                    numbers: p.require_numbers(),
-                    symbols: p.require_symbols(),
-                },
-                None => default,
-            })
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(Policy::aws_default())
-        }
-        Err(e) => Err(aws_error("GetAccountPasswordPolicy", e)),
-    }
-}

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::Plan;
 use super::context::aws_error;
+use super::iam::{is_existing, retried_error, with_retries};
 use super::{
     Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
 };
@@ -14,7 +15,7 @@ pub struct CreateUser;
 static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.create_user",
     summary: "Create an IAM user.",
-    doc: "Calls IAM CreateUser. Fails with EntityAlreadyExists when the user exists.",
+    doc: "Calls IAM CreateUser. When the user already exists the result is the existing user with `changed: false`; with `fail_if_exists: true` that is an EntityAlreadyExists error instead.",
     inputs: &[
         InputSpec {
             name: "user_name",
@@ -93,19 +94,28 @@ impl Action for CreateUser {
                 })?;
             tags.push(tag);
         }
-        let out = ctx
-            .iam()
-            .await
-            .create_user()
-            .user_name(inputs.required_str("user_name"))
-            .set_path(inputs.str("path").map(str::to_string))
-            .set_tags((!tags.is_empty()).then_some(tags))
-            .send()
-            .await
-            .map_err(|e| aws_error("CreateUser", e))?;
-        let user = out.user().ok_or_else(|| ActionError::Invalid {
+        let iam = ctx.iam().await;
+        let name = inputs.required_str("user_name");
+        let tags = (!tags.is_empty()).then_some(tags);
+        let created = with_retries("CreateUser", || {
+            iam.create_user()
+                .user_name(name)
+                .set_path(inputs.str("path").map(str::to_string))
+                .set_tags(tags.clone())
+                .send()
+        })
+        .await;
+        let (user, changed) = match created {
+            Ok(out) => (out.user().cloned(), true),
+            Err(e) if is_existing(&e) && !inputs.bool("fail_if_exists").unwrap_or(false) => {
+                let out = iam.get_user().user_name(name).send().await.map_err(|e| aws_error("GetUser", e))?;
+                (out.user().cloned(), false)
+            }
+            Err(e) => return Err(retried_error("CreateUser", e)),
+        };
+        let user = user.ok_or_else(|| ActionError::Invalid {
             action: SPEC.name.into(),
-            message: "CreateUser returned no user".into(),
+            message: "IAM returned no user".into(),
         })?;
         Ok(json!({
             "user_name": user.user_name(),
@@ -113,7 +123,7 @@ impl Action for CreateUser {
             "arn": user.arn(),
             "path": user.path(),
             "create_date": user.create_date().to_string(),
-            "changed": true,
+            "changed": changed,
         }))
     }
 

@@ -8,10 +8,31 @@
 
 mod context;
 mod executor;
+pub mod guard;
+mod iam;
 mod password;
 pub mod registry;
 
+mod iam_add_user_to_group;
 mod iam_attach_user_policy;
+mod iam_create_access_key;
+mod iam_delete_access_key;
+mod iam_delete_login_profile;
+mod iam_delete_user_policy;
+mod iam_detach_user_policy;
+mod iam_get_policy_document;
+mod iam_get_user;
+mod iam_list_access_keys;
+mod iam_list_groups_for_user;
+mod iam_list_user_policies;
+mod iam_list_users;
+mod iam_put_user_policy;
+pub mod iam_remove_user;
+mod iam_remove_user_from_group;
+mod iam_tag_user;
+mod iam_untag_user;
+mod iam_update_access_key;
+mod iam_update_login_profile;
 mod iam_create_login_profile;
 mod iam_create_user;
 mod iam_list_attached_user_policies;
@@ -35,6 +56,8 @@ pub enum InputType {
     StringList,
     /// A map from string keys to string values (e.g. tags).
     StringMap,
+    /// A JSON document: a map, or JSON text.
+    Document,
 }
 
 impl InputType {
@@ -45,6 +68,7 @@ impl InputType {
             InputType::Bool => "bool",
             InputType::StringList => "list of strings",
             InputType::StringMap => "map of string to string",
+            InputType::Document => "JSON document (map or JSON text)",
         }
     }
 
@@ -57,6 +81,7 @@ impl InputType {
             InputType::StringMap => value
                 .as_object()
                 .is_some_and(|m| m.values().all(Value::is_string)),
+            InputType::Document => value.is_object() || value.is_string(),
         }
     }
 }
@@ -156,6 +181,13 @@ impl Inputs {
     pub fn bool(&self, name: &str) -> Option<bool> {
         self.0.get(name).and_then(Value::as_bool)
     }
+    pub fn string_list(&self, name: &str) -> Vec<String> {
+        self.0
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    }
     pub fn string_map(&self, name: &str) -> Vec<(String, String)> {
         self.0
             .get(name)
@@ -191,6 +223,10 @@ pub trait Action: Send + Sync {
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult;
     /// Plan mode: only called for mutating actions; must not change anything. The
     /// default predicts a call and checks nothing.
+    /// Which input the least-privilege guard inspects before this action runs.
+    fn guarded(&self) -> Option<guard::Guarded> {
+        None
+    }
     async fn plan(&self, _ctx: &Context, _inputs: &Inputs) -> Result<Plan, ActionError> {
         let spec = self.spec();
         Ok(Plan {
@@ -249,6 +285,17 @@ pub enum ActionError {
     Invalid { action: String, message: String },
     #[error("interrupted while running `{action}`; it may or may not have taken effect")]
     Interrupted { action: String },
+    #[error("removing user {user} stopped at step `{step}` ({item}): {cause}. Removed so far: {removed}. Still there: {left}. Fix the cause and run again: it continues from there")]
+    Teardown {
+        user: String,
+        step: &'static str,
+        item: String,
+        cause: Box<ActionError>,
+        removed: String,
+        left: String,
+    },
+    #[error("policy guard refused `{action}`: {reason}")]
+    Guard { action: String, reason: String },
     #[error("`{action}` was not called: {source}")]
     Audit {
         action: String,
@@ -261,6 +308,8 @@ impl ActionError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ActionError::Aws { code, .. } | ActionError::Slack { code, .. } => Some(code),
+            ActionError::Guard { .. } => Some("PolicyGuard"),
+            ActionError::Teardown { cause, .. } => cause.code(),
             _ => None,
         }
     }

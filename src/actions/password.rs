@@ -48,6 +48,34 @@ pub fn generate(policy: &Policy) -> String {
     String::from_utf8_lossy(&chars).into_owned()
 }
 
+/// The account's password policy, or AWS's default when the account has none.
+pub async fn account_policy(iam: &aws_sdk_iam::Client) -> Result<Policy, super::ActionError> {
+    match iam.get_account_password_policy().send().await {
+        Ok(out) => {
+            let default = Policy::aws_default();
+            Ok(match out.password_policy() {
+                Some(p) => Policy {
+                    min_length: p
+                        .minimum_password_length()
+                        .map_or(default.min_length, |n| n.max(0) as usize),
+                    uppercase: p.require_uppercase_characters(),
+                    lowercase: p.require_lowercase_characters(),
+                    numbers: p.require_numbers(),
+                    symbols: p.require_symbols(),
+                },
+                None => default,
+            })
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(Policy::aws_default())
+        }
+        Err(e) => Err(super::context::aws_error("GetAccountPasswordPolicy", e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

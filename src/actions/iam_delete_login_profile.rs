@@ -1,0 +1,39 @@
+//! `aws.iam.delete_login_profile`: remove console access.
+
+use serde_json::json;
+
+use super::iam::{is_missing, retried_error, with_retries};
+use super::{Action, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+
+pub struct DeleteLoginProfile;
+
+static SPEC: ActionSpec = ActionSpec {
+    name: "aws.iam.delete_login_profile",
+    summary: "Remove an IAM user's console password (unchanged when there is none).",
+    doc: "Calls IAM DeleteLoginProfile; a user without a login profile is `changed: false`.",
+    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false }],
+    output: &[
+        OutputField { name: "user_name", doc: "the user", secret: false },
+        OutputField { name: "changed", doc: "whether a login profile was deleted", secret: false },
+    ],
+    mutates: true,
+    permissions: &["iam:DeleteLoginProfile"],
+};
+
+#[async_trait::async_trait]
+impl Action for DeleteLoginProfile {
+    fn spec(&self) -> &'static ActionSpec {
+        &SPEC
+    }
+
+    async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
+        let iam = ctx.iam().await;
+        let user = inputs.required_str("user_name");
+        let changed = match with_retries("DeleteLoginProfile", || iam.delete_login_profile().user_name(user).send()).await {
+            Ok(_) => true,
+            Err(e) if is_missing(&e) => false,
+            Err(e) => return Err(retried_error("DeleteLoginProfile", e)),
+        };
+        Ok(json!({ "user_name": user, "changed": changed }))
+    }
+}
