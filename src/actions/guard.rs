@@ -62,7 +62,11 @@ pub fn config_path() -> Option<PathBuf> {
 }
 
 fn list(text: &str) -> Vec<String> {
-    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl Guard {
@@ -122,7 +126,11 @@ impl Guard {
         if let Some(allow) = &self.allow
             && !allow.iter().any(matches)
         {
-            return Err(format!("{name} is not on the allow list ({}: {})", self.allow_source, allow.join(", ")));
+            return Err(format!(
+                "{name} is not on the allow list ({}: {})",
+                self.allow_source,
+                allow.join(", ")
+            ));
         }
         Ok(())
     }
@@ -192,30 +200,53 @@ mod tests {
 
     #[test]
     fn deny_list_refuses_administrator_access_by_name_or_arn() {
-        let err = defaults().check_name("arn:aws:iam::aws:policy/AdministratorAccess").unwrap_err();
-        assert!(err.starts_with("AdministratorAccess is on the deny list (the built-in default)"), "{err}");
-        assert!(defaults().check_name("arn:aws:iam::aws:policy/IAMUserChangePassword").is_ok());
+        let err = defaults()
+            .check_name("arn:aws:iam::aws:policy/AdministratorAccess")
+            .unwrap_err();
+        assert!(
+            err.starts_with("AdministratorAccess is on the deny list (the built-in default)"),
+            "{err}"
+        );
+        assert!(
+            defaults()
+                .check_name("arn:aws:iam::aws:policy/IAMUserChangePassword")
+                .is_ok()
+        );
     }
 
     #[test]
     fn allow_list_mode_refuses_everything_else() {
-        let g = Guard { allow: Some(vec!["ReadOnlyAccess".into()]), allow_source: "RUNBOOK_POLICY_ALLOW".into(), ..defaults() };
+        let g = Guard {
+            allow: Some(vec!["ReadOnlyAccess".into()]),
+            allow_source: "RUNBOOK_POLICY_ALLOW".into(),
+            ..defaults()
+        };
         assert!(g.check_name("arn:aws:iam::aws:policy/ReadOnlyAccess").is_ok());
-        let err = g.check_name("arn:aws:iam::aws:policy/IAMUserChangePassword").unwrap_err();
-        assert!(err.contains("not on the allow list (RUNBOOK_POLICY_ALLOW: ReadOnlyAccess)"), "{err}");
+        let err = g
+            .check_name("arn:aws:iam::aws:policy/IAMUserChangePassword")
+            .unwrap_err();
+        assert!(
+            err.contains("not on the allow list (RUNBOOK_POLICY_ALLOW: ReadOnlyAccess)"),
+            "{err}"
+        );
     }
 
     #[test]
     fn wildcard_documents_are_found() {
         let admin = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
         assert!(wildcard_grant(&admin).unwrap().contains("\"Action\": \"*\""));
-        let iam_all = json!({"Statement": {"Effect": "Allow", "Action": ["s3:Get*", "IAM:*"], "Resource": "arn:x"}});
+        let iam_all =
+            json!({"Statement": {"Effect": "Allow", "Action": ["s3:Get*", "IAM:*"], "Resource": "arn:x"}});
         assert!(wildcard_grant(&iam_all).unwrap().contains("iam:*"));
         let deny = json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]});
         assert_eq!(wildcard_grant(&deny), None);
-        let narrow = json!({"Statement": [{"Effect": "Allow", "Action": "iam:ChangePassword", "Resource": "*"}]});
+        let narrow =
+            json!({"Statement": [{"Effect": "Allow", "Action": "iam:ChangePassword", "Resource": "*"}]});
         assert_eq!(wildcard_grant(&narrow), None);
-        let g = Guard { allow_wildcard: true, ..defaults() };
+        let g = Guard {
+            allow_wildcard: true,
+            ..defaults()
+        };
         assert!(g.check_document("policy x", &admin).is_ok());
         let err = defaults().check_document("policy x", &admin).unwrap_err();
         assert!(err.contains("unless allowed by the built-in default"), "{err}");
@@ -231,8 +262,14 @@ pub async fn evaluate(
     inputs: &super::Inputs,
 ) -> Result<String, super::ActionError> {
     use super::ActionError;
-    let guard = Guard::load().map_err(|message| ActionError::Invalid { action: "policy guard".into(), message })?;
-    let refuse = |reason: String| ActionError::Guard { action: action.to_string(), reason };
+    let guard = Guard::load().map_err(|message| ActionError::Invalid {
+        action: "policy guard".into(),
+        message,
+    })?;
+    let refuse = |reason: String| ActionError::Guard {
+        action: action.to_string(),
+        reason,
+    };
     match guarded {
         Guarded::ManagedPolicy(input) => {
             let arn = super::iam::policy_arn(inputs.str(input).unwrap_or_default());
@@ -240,8 +277,12 @@ pub async fn evaluate(
             let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
             match super::iam::managed_policy_document(&ctx.iam().await, &arn).await {
                 Ok((version, document)) => {
-                    guard.check_document(&format!("policy {name} ({version})"), &document).map_err(refuse)?;
-                    Ok(format!("allowed: {name} is not denied and its document grants no wildcard"))
+                    guard
+                        .check_document(&format!("policy {name} ({version})"), &document)
+                        .map_err(refuse)?;
+                    Ok(format!(
+                        "allowed: {name} is not denied and its document grants no wildcard"
+                    ))
                 }
                 Err(ActionError::Aws { code, .. }) if code == "NoSuchEntity" => {
                     Ok(format!("nothing to check: policy {name} does not exist"))
@@ -251,14 +292,18 @@ pub async fn evaluate(
         }
         Guarded::InlineDocument(input) => {
             let document = match inputs.value(input) {
-                Some(Value::String(text)) => serde_json::from_str(text).map_err(|e| ActionError::Invalid {
-                    action: action.to_string(),
-                    message: format!("`{input}` is not a JSON policy document: {e}"),
-                })?,
+                Some(Value::String(text)) => {
+                    serde_json::from_str(text).map_err(|e| ActionError::Invalid {
+                        action: action.to_string(),
+                        message: format!("`{input}` is not a JSON policy document: {e}"),
+                    })?
+                }
                 Some(v) => v.clone(),
                 None => Value::Null,
             };
-            guard.check_document("the inline policy", &document).map_err(refuse)?;
+            guard
+                .check_document("the inline policy", &document)
+                .map_err(refuse)?;
             Ok("allowed: the document grants no wildcard".into())
         }
     }

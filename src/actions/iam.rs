@@ -12,7 +12,11 @@ use super::context::aws_error;
 
 /// A policy name or ARN as an ARN (`ReadOnlyAccess` → `arn:aws:iam::aws:policy/ReadOnlyAccess`).
 pub fn policy_arn(policy: &str) -> String {
-    if policy.starts_with("arn:") { policy.to_string() } else { format!("arn:aws:iam::aws:policy/{policy}") }
+    if policy.starts_with("arn:") {
+        policy.to_string()
+    } else {
+        format!("arn:aws:iam::aws:policy/{policy}")
+    }
 }
 
 /// Whether an SDK error is IAM's NoSuchEntity.
@@ -28,7 +32,11 @@ pub fn is_existing<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
 /// How many times a call that hits `EntityTemporarilyUnmodifiable` or
 /// `ConcurrentModification` is tried (`RUNBOOK_IAM_CONFLICT_ATTEMPTS`, default 5).
 pub fn conflict_attempts() -> u32 {
-    std::env::var("RUNBOOK_IAM_CONFLICT_ATTEMPTS").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(5)
+    std::env::var("RUNBOOK_IAM_CONFLICT_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(5)
 }
 
 const RETRIED: &[&str] = &["EntityTemporarilyUnmodifiable", "ConcurrentModification"];
@@ -49,7 +57,10 @@ where
     loop {
         match call().await {
             Err(e) if attempt < attempts && e.code().is_some_and(|c| RETRIED.contains(&c)) => {
-                tracing::warn!("{operation}: {} (attempt {attempt}/{attempts}); retrying in {delay:?}", e.code().unwrap_or_default());
+                tracing::warn!(
+                    "{operation}: {} (attempt {attempt}/{attempts}); retrying in {delay:?}",
+                    e.code().unwrap_or_default()
+                );
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
                 attempt += 1;
@@ -68,23 +79,39 @@ where
 {
     let retried = err.code().is_some_and(|c| RETRIED.contains(&c));
     match aws_error(operation, err) {
-        ActionError::Aws { code, message, .. } if retried => {
-            ActionError::Aws { operation, code, message: format!("{message} (gave up after {} attempts)", conflict_attempts()) }
-        }
+        ActionError::Aws { code, message, .. } if retried => ActionError::Aws {
+            operation,
+            code,
+            message: format!("{message} (gave up after {} attempts)", conflict_attempts()),
+        },
         other => other,
     }
 }
 
 /// IAM returns policy documents URL-encoded; this decodes and parses one.
 pub fn decode_document(encoded: &str) -> Result<Value, String> {
-    let text = percent_encoding::percent_decode_str(encoded).decode_utf8().map_err(|e| e.to_string())?;
+    let text = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .map_err(|e| e.to_string())?;
     serde_json::from_str(&text).map_err(|e| format!("policy document is not JSON: {e}"))
 }
 
 /// The default version's document of a managed policy.
-pub async fn managed_policy_document(iam: &aws_sdk_iam::Client, arn: &str) -> Result<(String, Value), ActionError> {
-    let policy = iam.get_policy().policy_arn(arn).send().await.map_err(|e| aws_error("GetPolicy", e))?;
-    let version = policy.policy().and_then(|p| p.default_version_id()).unwrap_or("v1").to_string();
+pub async fn managed_policy_document(
+    iam: &aws_sdk_iam::Client,
+    arn: &str,
+) -> Result<(String, Value), ActionError> {
+    let policy = iam
+        .get_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error("GetPolicy", e))?;
+    let version = policy
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .unwrap_or("v1")
+        .to_string();
     let out = iam
         .get_policy_version()
         .policy_arn(arn)
@@ -93,8 +120,10 @@ pub async fn managed_policy_document(iam: &aws_sdk_iam::Client, arn: &str) -> Re
         .await
         .map_err(|e| aws_error("GetPolicyVersion", e))?;
     let encoded = out.policy_version().and_then(|v| v.document()).unwrap_or("{}");
-    let document = decode_document(encoded)
-        .map_err(|message| ActionError::Invalid { action: "GetPolicyVersion".into(), message })?;
+    let document = decode_document(encoded).map_err(|message| ActionError::Invalid {
+        action: "GetPolicyVersion".into(),
+        message,
+    })?;
     Ok((version, document))
 }
 
@@ -104,8 +133,14 @@ mod tests {
 
     #[test]
     fn managed_policy_names_become_aws_arns_and_arns_pass_through() {
-        assert_eq!(policy_arn("IAMUserChangePassword"), "arn:aws:iam::aws:policy/IAMUserChangePassword");
-        assert_eq!(policy_arn("arn:aws:iam::123456789012:policy/x"), "arn:aws:iam::123456789012:policy/x");
+        assert_eq!(
+            policy_arn("IAMUserChangePassword"),
+            "arn:aws:iam::aws:policy/IAMUserChangePassword"
+        );
+        assert_eq!(
+            policy_arn("arn:aws:iam::123456789012:policy/x"),
+            "arn:aws:iam::123456789012:policy/x"
+        );
     }
 
     #[test]

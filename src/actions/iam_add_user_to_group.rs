@@ -13,13 +13,37 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Add an IAM user to a group (unchanged when already a member).",
     doc: "Checks membership (ListGroupsForUser) and calls AddUserToGroup when needed.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "group_name", ty: InputType::String, required: true, doc: "the group", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "group_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the group",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "group_name", doc: "the group", secret: false },
-        OutputField { name: "changed", doc: "whether the user was added", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "group_name",
+            doc: "the group",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether the user was added",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:AddUserToGroup", "iam:ListGroupsForUser"],
@@ -37,9 +61,11 @@ impl Action for AddUserToGroup {
         let group = inputs.required_str("group_name");
         let member = names(&iam, user).await?.iter().any(|g| g == group);
         if !member {
-            with_retries("AddUserToGroup", || iam.add_user_to_group().user_name(user).group_name(group).send())
-                .await
-                .map_err(|e| retried_error("AddUserToGroup", e))?;
+            with_retries("AddUserToGroup", || {
+                iam.add_user_to_group().user_name(user).group_name(group).send()
+            })
+            .await
+            .map_err(|e| retried_error("AddUserToGroup", e))?;
         }
         Ok(json!({ "user_name": user, "group_name": group, "changed": !member }))
     }

@@ -47,7 +47,12 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     mutates: true,
-    permissions: &["iam:AttachUserPolicy", "iam:ListAttachedUserPolicies", "iam:GetPolicy", "iam:GetPolicyVersion"],
+    permissions: &[
+        "iam:AttachUserPolicy",
+        "iam:ListAttachedUserPolicies",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+    ],
 };
 
 use super::iam::{policy_arn, retried_error, with_retries};
@@ -66,15 +71,26 @@ impl Action for AttachUserPolicy {
         let iam = ctx.iam().await;
         let user = inputs.required_str("user_name");
         let arn = policy_arn(inputs.required_str("policy"));
-        let mut pages = iam.list_attached_user_policies().user_name(user).into_paginator().items().send();
+        let mut pages = iam
+            .list_attached_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send();
         while let Some(item) = pages.next().await {
-            if item.map_err(|e| aws_error("ListAttachedUserPolicies", e))?.policy_arn() == Some(arn.as_str()) {
+            if item
+                .map_err(|e| aws_error("ListAttachedUserPolicies", e))?
+                .policy_arn()
+                == Some(arn.as_str())
+            {
                 return Ok(json!({ "user_name": user, "policy_arn": arn, "changed": false }));
             }
         }
-        with_retries("AttachUserPolicy", || iam.attach_user_policy().user_name(user).policy_arn(&arn).send())
-            .await
-            .map_err(|e| retried_error("AttachUserPolicy", e))?;
+        with_retries("AttachUserPolicy", || {
+            iam.attach_user_policy().user_name(user).policy_arn(&arn).send()
+        })
+        .await
+        .map_err(|e| retried_error("AttachUserPolicy", e))?;
         Ok(json!({ "user_name": user, "policy_arn": arn, "changed": true }))
     }
 
@@ -141,4 +157,3 @@ impl Action for AttachUserPolicy {
         })
     }
 }
-

@@ -3,7 +3,9 @@
 use serde_json::json;
 
 use super::iam::{retried_error, with_retries};
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
+};
 
 pub struct CreateAccessKey;
 
@@ -11,13 +13,39 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.create_access_key",
     summary: "Create an access key for an IAM user; the secret key is a secret value.",
     doc: "Calls IAM CreateAccessKey. AWS shows the secret access key only once: it is masked in outputs; use reveal() to hand it over through a secure channel.",
-    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false }],
+    inputs: &[InputSpec {
+        name: "user_name",
+        ty: InputType::String,
+        required: true,
+        doc: "the user",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "access_key_id", doc: "the key id (AKIA…)", secret: false },
-        OutputField { name: "secret_access_key", doc: "the secret key", secret: true },
-        OutputField { name: "status", doc: "Active", secret: false },
-        OutputField { name: "changed", doc: "true", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "access_key_id",
+            doc: "the key id (AKIA…)",
+            secret: false,
+        },
+        OutputField {
+            name: "secret_access_key",
+            doc: "the secret key",
+            secret: true,
+        },
+        OutputField {
+            name: "status",
+            doc: "Active",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "true",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:CreateAccessKey"],
@@ -32,9 +60,11 @@ impl Action for CreateAccessKey {
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
         let iam = ctx.iam().await;
         let user = inputs.required_str("user_name");
-        let out = with_retries("CreateAccessKey", || iam.create_access_key().user_name(user).send())
-            .await
-            .map_err(|e| retried_error("CreateAccessKey", e))?;
+        let out = with_retries("CreateAccessKey", || {
+            iam.create_access_key().user_name(user).send()
+        })
+        .await
+        .map_err(|e| retried_error("CreateAccessKey", e))?;
         let key = out.access_key().ok_or_else(|| ActionError::Invalid {
             action: SPEC.name.into(),
             message: "CreateAccessKey returned no key".into(),

@@ -85,7 +85,11 @@ impl Action for CreateLoginProfile {
         let reset = inputs.bool("password_reset_required").unwrap_or(true);
         let user = inputs.required_str("user_name");
         let created = with_retries("CreateLoginProfile", || {
-            iam.create_login_profile().user_name(user).password(&password).password_reset_required(reset).send()
+            iam.create_login_profile()
+                .user_name(user)
+                .password(&password)
+                .password_reset_required(reset)
+                .send()
         })
         .await;
         let out = match created {
@@ -134,9 +138,7 @@ impl Action for CreateLoginProfile {
             Ok(_) => {
                 checks.push(format!("GetLoginProfile {user}: exists"));
                 (
-                    format!(
-                        "none: {user} already has a login profile; the existing password is kept"
-                    ),
+                    format!("none: {user} already has a login profile; the existing password is kept"),
                     false,
                 )
             }
@@ -170,4 +172,3 @@ impl Action for CreateLoginProfile {
         })
     }
 }
-

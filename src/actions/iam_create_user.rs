@@ -108,7 +108,12 @@ impl Action for CreateUser {
         let (user, changed) = match created {
             Ok(out) => (out.user().cloned(), true),
             Err(e) if is_existing(&e) && !inputs.bool("fail_if_exists").unwrap_or(false) => {
-                let out = iam.get_user().user_name(name).send().await.map_err(|e| aws_error("GetUser", e))?;
+                let out = iam
+                    .get_user()
+                    .user_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("GetUser", e))?;
                 (out.user().cloned(), false)
             }
             Err(e) => return Err(retried_error("CreateUser", e)),

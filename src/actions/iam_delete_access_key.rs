@@ -12,12 +12,32 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Delete an access key (unchanged when it is already gone).",
     doc: "Calls IAM DeleteAccessKey; a missing key is `changed: false`.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "access_key_id", ty: InputType::String, required: true, doc: "the key id", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "access_key_id",
+            ty: InputType::String,
+            required: true,
+            doc: "the key id",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "access_key_id", doc: "the key id", secret: false },
-        OutputField { name: "changed", doc: "whether a key was deleted", secret: false },
+        OutputField {
+            name: "access_key_id",
+            doc: "the key id",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether a key was deleted",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:DeleteAccessKey"],
@@ -33,12 +53,15 @@ impl Action for DeleteAccessKey {
         let iam = ctx.iam().await;
         let user = inputs.required_str("user_name");
         let id = inputs.required_str("access_key_id");
-        let changed =
-            match with_retries("DeleteAccessKey", || iam.delete_access_key().user_name(user).access_key_id(id).send()).await {
-                Ok(_) => true,
-                Err(e) if is_missing(&e) => false,
-                Err(e) => return Err(retried_error("DeleteAccessKey", e)),
-            };
+        let changed = match with_retries("DeleteAccessKey", || {
+            iam.delete_access_key().user_name(user).access_key_id(id).send()
+        })
+        .await
+        {
+            Ok(_) => true,
+            Err(e) if is_missing(&e) => false,
+            Err(e) => return Err(retried_error("DeleteAccessKey", e)),
+        };
         Ok(json!({ "access_key_id": id, "changed": changed }))
     }
 }

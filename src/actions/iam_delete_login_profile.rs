@@ -11,10 +11,24 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.delete_login_profile",
     summary: "Remove an IAM user's console password (unchanged when there is none).",
     doc: "Calls IAM DeleteLoginProfile; a user without a login profile is `changed: false`.",
-    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false }],
+    inputs: &[InputSpec {
+        name: "user_name",
+        ty: InputType::String,
+        required: true,
+        doc: "the user",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "changed", doc: "whether a login profile was deleted", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether a login profile was deleted",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:DeleteLoginProfile"],
@@ -29,7 +43,11 @@ impl Action for DeleteLoginProfile {
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
         let iam = ctx.iam().await;
         let user = inputs.required_str("user_name");
-        let changed = match with_retries("DeleteLoginProfile", || iam.delete_login_profile().user_name(user).send()).await {
+        let changed = match with_retries("DeleteLoginProfile", || {
+            iam.delete_login_profile().user_name(user).send()
+        })
+        .await
+        {
             Ok(_) => true,
             Err(e) if is_missing(&e) => false,
             Err(e) => return Err(retried_error("DeleteLoginProfile", e)),

@@ -12,12 +12,32 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Delete an inline policy of an IAM user (unchanged when it is already gone).",
     doc: "Calls IAM DeleteUserPolicy; a missing policy is `changed: false`.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "policy_name", ty: InputType::String, required: true, doc: "the inline policy's name", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "policy_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the inline policy's name",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "policy_name", doc: "the inline policy", secret: false },
-        OutputField { name: "changed", doc: "whether it was deleted", secret: false },
+        OutputField {
+            name: "policy_name",
+            doc: "the inline policy",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether it was deleted",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:DeleteUserPolicy"],
@@ -33,12 +53,15 @@ impl Action for DeleteUserPolicy {
         let iam = ctx.iam().await;
         let user = inputs.required_str("user_name");
         let name = inputs.required_str("policy_name");
-        let changed =
-            match with_retries("DeleteUserPolicy", || iam.delete_user_policy().user_name(user).policy_name(name).send()).await {
-                Ok(_) => true,
-                Err(e) if is_missing(&e) => false,
-                Err(e) => return Err(retried_error("DeleteUserPolicy", e)),
-            };
+        let changed = match with_retries("DeleteUserPolicy", || {
+            iam.delete_user_policy().user_name(user).policy_name(name).send()
+        })
+        .await
+        {
+            Ok(_) => true,
+            Err(e) if is_missing(&e) => false,
+            Err(e) => return Err(retried_error("DeleteUserPolicy", e)),
+        };
         Ok(json!({ "policy_name": name, "changed": changed }))
     }
 }

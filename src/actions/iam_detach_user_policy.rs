@@ -12,13 +12,37 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Detach a managed policy from an IAM user (unchanged when it is not attached).",
     doc: "Calls IAM DetachUserPolicy. `policy` is an AWS-managed policy name or a policy ARN; a policy that is not attached is `changed: false`.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "policy", ty: InputType::String, required: true, doc: "AWS-managed policy name or policy ARN", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "policy",
+            ty: InputType::String,
+            required: true,
+            doc: "AWS-managed policy name or policy ARN",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "policy_arn", doc: "the policy's ARN", secret: false },
-        OutputField { name: "changed", doc: "whether it was detached", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "policy_arn",
+            doc: "the policy's ARN",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether it was detached",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:DetachUserPolicy"],
@@ -34,12 +58,15 @@ impl Action for DetachUserPolicy {
         let iam = ctx.iam().await;
         let user = inputs.required_str("user_name");
         let arn = policy_arn(inputs.required_str("policy"));
-        let changed =
-            match with_retries("DetachUserPolicy", || iam.detach_user_policy().user_name(user).policy_arn(&arn).send()).await {
-                Ok(_) => true,
-                Err(e) if is_missing(&e) => false,
-                Err(e) => return Err(retried_error("DetachUserPolicy", e)),
-            };
+        let changed = match with_retries("DetachUserPolicy", || {
+            iam.detach_user_policy().user_name(user).policy_arn(&arn).send()
+        })
+        .await
+        {
+            Ok(_) => true,
+            Err(e) if is_missing(&e) => false,
+            Err(e) => return Err(retried_error("DetachUserPolicy", e)),
+        };
         Ok(json!({ "user_name": user, "policy_arn": arn, "changed": changed }))
     }
 }

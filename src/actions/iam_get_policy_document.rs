@@ -11,11 +11,29 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.get_policy_document",
     summary: "Read the default version's JSON document of a managed policy.",
     doc: "Calls IAM GetPolicy then GetPolicyVersion for the default version, and decodes the document.",
-    inputs: &[InputSpec { name: "policy", ty: InputType::String, required: true, doc: "AWS-managed policy name or policy ARN", secret: false }],
+    inputs: &[InputSpec {
+        name: "policy",
+        ty: InputType::String,
+        required: true,
+        doc: "AWS-managed policy name or policy ARN",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "policy_arn", doc: "the policy's ARN", secret: false },
-        OutputField { name: "version_id", doc: "the default version (v1, v2, …)", secret: false },
-        OutputField { name: "document", doc: "the policy document as a map", secret: false },
+        OutputField {
+            name: "policy_arn",
+            doc: "the policy's ARN",
+            secret: false,
+        },
+        OutputField {
+            name: "version_id",
+            doc: "the default version (v1, v2, …)",
+            secret: false,
+        },
+        OutputField {
+            name: "document",
+            doc: "the policy document as a map",
+            secret: false,
+        },
     ],
     mutates: false,
     permissions: &["iam:GetPolicy", "iam:GetPolicyVersion"],

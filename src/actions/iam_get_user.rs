@@ -11,15 +11,49 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.get_user",
     summary: "Look up an IAM user; `exists` is false when there is none.",
     doc: "Calls IAM GetUser. A missing user is not an error: the output says `exists: false`.",
-    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false }],
+    inputs: &[InputSpec {
+        name: "user_name",
+        ty: InputType::String,
+        required: true,
+        doc: "the user",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "exists", doc: "whether the user exists", secret: false },
-        OutputField { name: "user_name", doc: "the user's name", secret: false },
-        OutputField { name: "arn", doc: "the user's ARN (empty when missing)", secret: false },
-        OutputField { name: "user_id", doc: "the user's unique id", secret: false },
-        OutputField { name: "path", doc: "the user's path", secret: false },
-        OutputField { name: "create_date", doc: "creation time (RFC 3339)", secret: false },
-        OutputField { name: "tags", doc: "map of tag key to value", secret: false },
+        OutputField {
+            name: "exists",
+            doc: "whether the user exists",
+            secret: false,
+        },
+        OutputField {
+            name: "user_name",
+            doc: "the user's name",
+            secret: false,
+        },
+        OutputField {
+            name: "arn",
+            doc: "the user's ARN (empty when missing)",
+            secret: false,
+        },
+        OutputField {
+            name: "user_id",
+            doc: "the user's unique id",
+            secret: false,
+        },
+        OutputField {
+            name: "path",
+            doc: "the user's path",
+            secret: false,
+        },
+        OutputField {
+            name: "create_date",
+            doc: "creation time (RFC 3339)",
+            secret: false,
+        },
+        OutputField {
+            name: "tags",
+            doc: "map of tag key to value",
+            secret: false,
+        },
     ],
     mutates: false,
     permissions: &["iam:GetUser"],
@@ -38,8 +72,11 @@ impl Action for GetUser {
                 let Some(u) = out.user() else {
                     return Ok(json!({ "exists": false, "user_name": name }));
                 };
-                let tags: serde_json::Map<String, serde_json::Value> =
-                    u.tags().iter().map(|t| (t.key().to_string(), t.value().into())).collect();
+                let tags: serde_json::Map<String, serde_json::Value> = u
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().into()))
+                    .collect();
                 Ok(json!({
                     "exists": true,
                     "user_name": u.user_name(),

@@ -11,21 +11,41 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.list_access_keys",
     summary: "List an IAM user's access keys.",
     doc: "Calls IAM ListAccessKeys, following every page.",
-    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false }],
+    inputs: &[InputSpec {
+        name: "user_name",
+        ty: InputType::String,
+        required: true,
+        doc: "the user",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "keys", doc: "array of #{ access_key_id, status, create_date }", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "keys",
+            doc: "array of #{ access_key_id, status, create_date }",
+            secret: false,
+        },
     ],
     mutates: false,
     permissions: &["iam:ListAccessKeys"],
 };
 
 /// Every access key id and status of a user.
-pub async fn list(iam: &aws_sdk_iam::Client, user: &str) -> Result<Vec<serde_json::Value>, super::ActionError> {
+pub async fn list(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+) -> Result<Vec<serde_json::Value>, super::ActionError> {
     let mut pages = iam.list_access_keys().user_name(user).into_paginator().send();
     let mut keys = Vec::new();
     while let Some(page) = pages.next().await {
-        for k in page.map_err(|e| aws_error("ListAccessKeys", e))?.access_key_metadata() {
+        for k in page
+            .map_err(|e| aws_error("ListAccessKeys", e))?
+            .access_key_metadata()
+        {
             keys.push(json!({
                 "access_key_id": k.access_key_id(),
                 "status": k.status().map(|s| s.as_str()),

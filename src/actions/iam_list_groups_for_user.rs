@@ -11,10 +11,24 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.list_groups_for_user",
     summary: "List the IAM groups a user belongs to.",
     doc: "Calls IAM ListGroupsForUser, following every page.",
-    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false }],
+    inputs: &[InputSpec {
+        name: "user_name",
+        ty: InputType::String,
+        required: true,
+        doc: "the user",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "groups", doc: "array of #{ group_name, arn }", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "groups",
+            doc: "array of #{ group_name, arn }",
+            secret: false,
+        },
     ],
     mutates: false,
     permissions: &["iam:ListGroupsForUser"],
@@ -22,7 +36,11 @@ static SPEC: ActionSpec = ActionSpec {
 
 /// The names of a user's groups.
 pub async fn names(iam: &aws_sdk_iam::Client, user: &str) -> Result<Vec<String>, super::ActionError> {
-    Ok(list(iam, user).await?.iter().filter_map(|g| g["group_name"].as_str().map(str::to_string)).collect())
+    Ok(list(iam, user)
+        .await?
+        .iter()
+        .filter_map(|g| g["group_name"].as_str().map(str::to_string))
+        .collect())
 }
 
 async fn list(iam: &aws_sdk_iam::Client, user: &str) -> Result<Vec<serde_json::Value>, super::ActionError> {

@@ -11,10 +11,24 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.list_user_policies",
     summary: "List the names of an IAM user's inline policies.",
     doc: "Calls IAM ListUserPolicies, following every page.",
-    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false }],
+    inputs: &[InputSpec {
+        name: "user_name",
+        ty: InputType::String,
+        required: true,
+        doc: "the user",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "policy_names", doc: "array of inline policy names", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "policy_names",
+            doc: "array of inline policy names",
+            secret: false,
+        },
     ],
     mutates: false,
     permissions: &["iam:ListUserPolicies"],
@@ -28,10 +42,21 @@ impl Action for ListUserPolicies {
 
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
         let user = inputs.required_str("user_name");
-        let mut pages = ctx.iam().await.list_user_policies().user_name(user).into_paginator().send();
+        let mut pages = ctx
+            .iam()
+            .await
+            .list_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .send();
         let mut names = Vec::new();
         while let Some(page) = pages.next().await {
-            names.extend(page.map_err(|e| aws_error("ListUserPolicies", e))?.policy_names().iter().cloned());
+            names.extend(
+                page.map_err(|e| aws_error("ListUserPolicies", e))?
+                    .policy_names()
+                    .iter()
+                    .cloned(),
+            );
         }
         Ok(json!({ "user_name": user, "policy_names": names }))
     }

@@ -18,7 +18,11 @@ static SPEC: ActionSpec = ActionSpec {
         doc: "only users whose path starts with this, e.g. /engineering/",
         secret: false,
     }],
-    output: &[OutputField { name: "users", doc: "array of #{ user_name, arn, user_id, path, create_date }", secret: false }],
+    output: &[OutputField {
+        name: "users",
+        doc: "array of #{ user_name, arn, user_id, path, create_date }",
+        secret: false,
+    }],
     mutates: false,
     permissions: &["iam:ListUsers"],
 };

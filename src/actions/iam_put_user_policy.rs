@@ -4,7 +4,9 @@ use serde_json::{Value, json};
 
 use super::context::aws_error;
 use super::iam::{decode_document, is_missing, retried_error, with_retries};
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
+};
 
 pub struct PutUserPolicy;
 
@@ -13,14 +15,44 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Create or replace an inline policy of an IAM user (unchanged when identical).",
     doc: "Compares with the current document (GetUserPolicy) and calls PutUserPolicy when it differs. The document passes the least-privilege guard: a wildcard grant is refused.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "policy_name", ty: InputType::String, required: true, doc: "the inline policy's name", secret: false },
-        InputSpec { name: "policy_document", ty: InputType::Document, required: true, doc: "the policy document, as a map or JSON text", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "policy_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the inline policy's name",
+            secret: false,
+        },
+        InputSpec {
+            name: "policy_document",
+            ty: InputType::Document,
+            required: true,
+            doc: "the policy document, as a map or JSON text",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "policy_name", doc: "the inline policy", secret: false },
-        OutputField { name: "changed", doc: "whether the policy was created or changed", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "policy_name",
+            doc: "the inline policy",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether the policy was created or changed",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:PutUserPolicy", "iam:GetUserPolicy"],
@@ -52,7 +84,13 @@ impl Action for PutUserPolicy {
         let user = inputs.required_str("user_name");
         let name = inputs.required_str("policy_name");
         let wanted = document(inputs)?;
-        let current = match iam.get_user_policy().user_name(user).policy_name(name).send().await {
+        let current = match iam
+            .get_user_policy()
+            .user_name(user)
+            .policy_name(name)
+            .send()
+            .await
+        {
             Ok(out) => decode_document(out.policy_document()).ok(),
             Err(e) if is_missing(&e) => None,
             Err(e) => return Err(aws_error("GetUserPolicy", e)),
@@ -61,7 +99,11 @@ impl Action for PutUserPolicy {
         if changed {
             let text = wanted.to_string();
             with_retries("PutUserPolicy", || {
-                iam.put_user_policy().user_name(user).policy_name(name).policy_document(&text).send()
+                iam.put_user_policy()
+                    .user_name(user)
+                    .policy_name(name)
+                    .policy_document(&text)
+                    .send()
             })
             .await
             .map_err(|e| retried_error("PutUserPolicy", e))?;

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use super::context::aws_error;
 use super::iam::{is_missing, retried_error, with_retries};
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField, Plan};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField, Plan,
+};
 
 pub struct RemoveUser;
 
@@ -20,22 +22,63 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.remove_user",
     summary: "Remove an IAM user completely: credentials, devices, policies, groups, then the user.",
     doc: "Lock-out-first teardown. Lists everything attached to the user, removes it in an order DeleteUser accepts, and reports each step. Re-running on a removed user is `changed: false`. A call the endpoint does not support (e.g. ListServiceSpecificCredentials on some emulators) is skipped and reported in `skipped`.",
-    inputs: &[InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user to remove", secret: false }],
+    inputs: &[InputSpec {
+        name: "user_name",
+        ty: InputType::String,
+        required: true,
+        doc: "the user to remove",
+        secret: false,
+    }],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "changed", doc: "whether anything was removed", secret: false },
-        OutputField { name: "removed", doc: "map of step to the items removed (login_profile, access_keys, …, user)", secret: false },
-        OutputField { name: "skipped", doc: "steps that could not be checked on this endpoint, and why", secret: false },
-        OutputField { name: "summary", doc: "one sentence: what was removed, or that nothing was left", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether anything was removed",
+            secret: false,
+        },
+        OutputField {
+            name: "removed",
+            doc: "map of step to the items removed (login_profile, access_keys, …, user)",
+            secret: false,
+        },
+        OutputField {
+            name: "skipped",
+            doc: "steps that could not be checked on this endpoint, and why",
+            secret: false,
+        },
+        OutputField {
+            name: "summary",
+            doc: "one sentence: what was removed, or that nothing was left",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &[
-        "iam:GetUser", "iam:DeleteLoginProfile", "iam:ListAccessKeys", "iam:DeleteAccessKey",
-        "iam:ListSigningCertificates", "iam:DeleteSigningCertificate", "iam:ListSSHPublicKeys",
-        "iam:DeleteSSHPublicKey", "iam:ListServiceSpecificCredentials", "iam:DeleteServiceSpecificCredential",
-        "iam:ListMFADevices", "iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice", "iam:ListUserPolicies",
-        "iam:DeleteUserPolicy", "iam:ListAttachedUserPolicies", "iam:DetachUserPolicy", "iam:ListGroupsForUser",
-        "iam:RemoveUserFromGroup", "iam:DeleteUser", "iam:GetLoginProfile",
+        "iam:GetUser",
+        "iam:DeleteLoginProfile",
+        "iam:ListAccessKeys",
+        "iam:DeleteAccessKey",
+        "iam:ListSigningCertificates",
+        "iam:DeleteSigningCertificate",
+        "iam:ListSSHPublicKeys",
+        "iam:DeleteSSHPublicKey",
+        "iam:ListServiceSpecificCredentials",
+        "iam:DeleteServiceSpecificCredential",
+        "iam:ListMFADevices",
+        "iam:DeactivateMFADevice",
+        "iam:DeleteVirtualMFADevice",
+        "iam:ListUserPolicies",
+        "iam:DeleteUserPolicy",
+        "iam:ListAttachedUserPolicies",
+        "iam:DetachUserPolicy",
+        "iam:ListGroupsForUser",
+        "iam:RemoveUserFromGroup",
+        "iam:DeleteUser",
+        "iam:GetLoginProfile",
     ],
 };
 
@@ -113,19 +156,30 @@ pub fn describe(items: &Inventory) -> String {
             _ => format!("{} ({})", step.label(v.len()), v.join(", ")),
         })
         .collect();
-    if parts.is_empty() { "nothing".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// Runs `remove` for every item, step by step in [`ORDER`]. On the first failure,
 /// returns what was removed and what is left (the rest of the inventory).
-pub async fn drive<F, Fut>(inventory: &Inventory, mut remove: F) -> Result<Inventory, (Step, String, ActionError, Inventory, Inventory)>
+pub async fn drive<F, Fut>(
+    inventory: &Inventory,
+    mut remove: F,
+) -> Result<Inventory, (Step, String, ActionError, Inventory, Inventory)>
 where
     F: FnMut(Step, String) -> Fut,
     Fut: std::future::Future<Output = Result<bool, ActionError>>,
 {
     let mut removed: Inventory = Vec::new();
     for step in ORDER {
-        let items = inventory.iter().find(|(s, _)| *s == step).map(|(_, v)| v.clone()).unwrap_or_default();
+        let items = inventory
+            .iter()
+            .find(|(s, _)| *s == step)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         let mut done = Vec::new();
         for (i, item) in items.iter().enumerate() {
             match remove(step, item.clone()).await {
@@ -149,16 +203,21 @@ where
     Ok(removed)
 }
 
-fn skip_unsupported<E: ProvideErrorMetadata, R>(
-    err: &aws_sdk_iam::error::SdkError<E, R>,
-) -> bool {
+fn skip_unsupported<E: ProvideErrorMetadata, R>(err: &aws_sdk_iam::error::SdkError<E, R>) -> bool {
     // An emulator without the call answers HTTP 500 with no IAM error code (moto does
     // for ListServiceSpecificCredentials); real IAM failures carry a code.
-    matches!(err, aws_sdk_iam::error::SdkError::ServiceError(_)) && err.code().is_none_or(|c| c == "InternalFailure" || c == "NotImplemented")
+    matches!(err, aws_sdk_iam::error::SdkError::ServiceError(_))
+        && err
+            .code()
+            .is_none_or(|c| c == "InternalFailure" || c == "NotImplemented")
 }
 
 /// Lists everything attached to `user`; `None` when the user does not exist.
-async fn inventory(iam: &aws_sdk_iam::Client, user: &str, skipped: &mut Vec<String>) -> Result<Option<Inventory>, ActionError> {
+async fn inventory(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    skipped: &mut Vec<String>,
+) -> Result<Option<Inventory>, ActionError> {
     match iam.get_user().user_name(user).send().await {
         Ok(_) => {}
         Err(e) if is_missing(&e) => return Ok(None),
@@ -172,24 +231,52 @@ async fn inventory(iam: &aws_sdk_iam::Client, user: &str, skipped: &mut Vec<Stri
     };
     inv.push((Step::LoginProfile, login));
     let keys = super::iam_list_access_keys::list(iam, user).await?;
-    inv.push((Step::AccessKeys, keys.iter().filter_map(|k| k["access_key_id"].as_str().map(str::to_string)).collect()));
+    inv.push((
+        Step::AccessKeys,
+        keys.iter()
+            .filter_map(|k| k["access_key_id"].as_str().map(str::to_string))
+            .collect(),
+    ));
 
     let mut certs = Vec::new();
-    let mut pages = iam.list_signing_certificates().user_name(user).into_paginator().send();
+    let mut pages = iam
+        .list_signing_certificates()
+        .user_name(user)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
-        certs.extend(page.map_err(|e| aws_error("ListSigningCertificates", e))?.certificates().iter().map(|c| c.certificate_id().to_string()));
+        certs.extend(
+            page.map_err(|e| aws_error("ListSigningCertificates", e))?
+                .certificates()
+                .iter()
+                .map(|c| c.certificate_id().to_string()),
+        );
     }
     inv.push((Step::SigningCertificates, certs));
 
     let mut ssh = Vec::new();
     let mut pages = iam.list_ssh_public_keys().user_name(user).into_paginator().send();
     while let Some(page) = pages.next().await {
-        ssh.extend(page.map_err(|e| aws_error("ListSSHPublicKeys", e))?.ssh_public_keys().iter().map(|k| k.ssh_public_key_id().to_string()));
+        ssh.extend(
+            page.map_err(|e| aws_error("ListSSHPublicKeys", e))?
+                .ssh_public_keys()
+                .iter()
+                .map(|k| k.ssh_public_key_id().to_string()),
+        );
     }
     inv.push((Step::SshPublicKeys, ssh));
 
-    let service = match iam.list_service_specific_credentials().user_name(user).send().await {
-        Ok(out) => out.service_specific_credentials().iter().map(|c| c.service_specific_credential_id().to_string()).collect(),
+    let service = match iam
+        .list_service_specific_credentials()
+        .user_name(user)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .service_specific_credentials()
+            .iter()
+            .map(|c| c.service_specific_credential_id().to_string())
+            .collect(),
         Err(e) if skip_unsupported(&e) => {
             skipped.push(format!(
                 "service-specific credentials: ListServiceSpecificCredentials is not supported by this endpoint ({}); none could be checked",
@@ -204,19 +291,33 @@ async fn inventory(iam: &aws_sdk_iam::Client, user: &str, skipped: &mut Vec<Stri
     let mut mfa = Vec::new();
     let mut pages = iam.list_mfa_devices().user_name(user).into_paginator().send();
     while let Some(page) = pages.next().await {
-        mfa.extend(page.map_err(|e| aws_error("ListMFADevices", e))?.mfa_devices().iter().map(|d| d.serial_number().to_string()));
+        mfa.extend(
+            page.map_err(|e| aws_error("ListMFADevices", e))?
+                .mfa_devices()
+                .iter()
+                .map(|d| d.serial_number().to_string()),
+        );
     }
     inv.push((Step::MfaDevices, mfa));
 
     let mut inline = Vec::new();
     let mut pages = iam.list_user_policies().user_name(user).into_paginator().send();
     while let Some(page) = pages.next().await {
-        inline.extend(page.map_err(|e| aws_error("ListUserPolicies", e))?.policy_names().iter().cloned());
+        inline.extend(
+            page.map_err(|e| aws_error("ListUserPolicies", e))?
+                .policy_names()
+                .iter()
+                .cloned(),
+        );
     }
     inv.push((Step::InlinePolicies, inline));
 
     let mut managed = Vec::new();
-    let mut pages = iam.list_attached_user_policies().user_name(user).into_paginator().send();
+    let mut pages = iam
+        .list_attached_user_policies()
+        .user_name(user)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         managed.extend(
             page.map_err(|e| aws_error("ListAttachedUserPolicies", e))?
@@ -226,13 +327,21 @@ async fn inventory(iam: &aws_sdk_iam::Client, user: &str, skipped: &mut Vec<Stri
         );
     }
     inv.push((Step::ManagedPolicies, managed));
-    inv.push((Step::Groups, super::iam_list_groups_for_user::names(iam, user).await?));
+    inv.push((
+        Step::Groups,
+        super::iam_list_groups_for_user::names(iam, user).await?,
+    ));
     inv.push((Step::User, vec![user.to_string()]));
     Ok(Some(inv))
 }
 
 /// Removes one item; `Ok(false)` when it was already gone.
-async fn remove_one(iam: &aws_sdk_iam::Client, user: &str, step: Step, item: &str) -> Result<bool, ActionError> {
+async fn remove_one(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    step: Step,
+    item: &str,
+) -> Result<bool, ActionError> {
     macro_rules! gone_ok {
         ($op:literal, $call:expr) => {
             match with_retries($op, || $call).await {
@@ -243,32 +352,73 @@ async fn remove_one(iam: &aws_sdk_iam::Client, user: &str, step: Step, item: &st
         };
     }
     match step {
-        Step::LoginProfile => gone_ok!("DeleteLoginProfile", iam.delete_login_profile().user_name(user).send()),
-        Step::AccessKeys => gone_ok!("DeleteAccessKey", iam.delete_access_key().user_name(user).access_key_id(item).send()),
+        Step::LoginProfile => gone_ok!(
+            "DeleteLoginProfile",
+            iam.delete_login_profile().user_name(user).send()
+        ),
+        Step::AccessKeys => gone_ok!(
+            "DeleteAccessKey",
+            iam.delete_access_key().user_name(user).access_key_id(item).send()
+        ),
         Step::SigningCertificates => {
-            gone_ok!("DeleteSigningCertificate", iam.delete_signing_certificate().user_name(user).certificate_id(item).send())
+            gone_ok!(
+                "DeleteSigningCertificate",
+                iam.delete_signing_certificate()
+                    .user_name(user)
+                    .certificate_id(item)
+                    .send()
+            )
         }
         Step::SshPublicKeys => {
-            gone_ok!("DeleteSSHPublicKey", iam.delete_ssh_public_key().user_name(user).ssh_public_key_id(item).send())
+            gone_ok!(
+                "DeleteSSHPublicKey",
+                iam.delete_ssh_public_key()
+                    .user_name(user)
+                    .ssh_public_key_id(item)
+                    .send()
+            )
         }
         Step::ServiceCredentials => gone_ok!(
             "DeleteServiceSpecificCredential",
-            iam.delete_service_specific_credential().user_name(user).service_specific_credential_id(item).send()
+            iam.delete_service_specific_credential()
+                .user_name(user)
+                .service_specific_credential_id(item)
+                .send()
         ),
         Step::MfaDevices => {
-            let deactivated: Result<bool, ActionError> =
-                gone_ok!("DeactivateMFADevice", iam.deactivate_mfa_device().user_name(user).serial_number(item).send());
+            let deactivated: Result<bool, ActionError> = gone_ok!(
+                "DeactivateMFADevice",
+                iam.deactivate_mfa_device()
+                    .user_name(user)
+                    .serial_number(item)
+                    .send()
+            );
             deactivated?;
             // Hardware devices are only deactivated; virtual ones (ARN serials) are deleted.
             if item.starts_with("arn:") {
-                gone_ok!("DeleteVirtualMFADevice", iam.delete_virtual_mfa_device().serial_number(item).send())
+                gone_ok!(
+                    "DeleteVirtualMFADevice",
+                    iam.delete_virtual_mfa_device().serial_number(item).send()
+                )
             } else {
                 Ok(true)
             }
         }
-        Step::InlinePolicies => gone_ok!("DeleteUserPolicy", iam.delete_user_policy().user_name(user).policy_name(item).send()),
-        Step::ManagedPolicies => gone_ok!("DetachUserPolicy", iam.detach_user_policy().user_name(user).policy_arn(item).send()),
-        Step::Groups => gone_ok!("RemoveUserFromGroup", iam.remove_user_from_group().user_name(user).group_name(item).send()),
+        Step::InlinePolicies => gone_ok!(
+            "DeleteUserPolicy",
+            iam.delete_user_policy().user_name(user).policy_name(item).send()
+        ),
+        Step::ManagedPolicies => gone_ok!(
+            "DetachUserPolicy",
+            iam.detach_user_policy().user_name(user).policy_arn(item).send()
+        ),
+        Step::Groups => gone_ok!(
+            "RemoveUserFromGroup",
+            iam.remove_user_from_group()
+                .user_name(user)
+                .group_name(item)
+                .send()
+        ),
         Step::User => gone_ok!("DeleteUser", iam.delete_user().user_name(user).send()),
     }
 }
@@ -329,7 +479,10 @@ impl Action for RemoveUser {
             None => (format!("none: user {user} does not exist"), false, json!({})),
             Some(inv) => (format!("remove {}", describe(inv)), true, as_map(inv)),
         };
-        let mut checks = vec![format!("inventory: {}", inv.as_ref().map_or("user not found".into(), describe))];
+        let mut checks = vec![format!(
+            "inventory: {}",
+            inv.as_ref().map_or("user not found".into(), describe)
+        )];
         checks.extend(skipped.iter().cloned());
         Ok(Plan {
             change: change.clone(),
@@ -350,7 +503,10 @@ mod tests {
             // Deliberately out of order: the driver, not the inventory, decides the order.
             (Step::User, vec!["bob".into()]),
             (Step::Groups, vec!["devs".into(), "ops".into()]),
-            (Step::ManagedPolicies, vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()]),
+            (
+                Step::ManagedPolicies,
+                vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            ),
             (Step::InlinePolicies, vec!["inline".into()]),
             (Step::MfaDevices, vec!["arn:aws:iam::1:mfa/bob".into()]),
             (Step::ServiceCredentials, vec![]),
@@ -362,7 +518,10 @@ mod tests {
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
@@ -378,28 +537,51 @@ mod tests {
         assert_eq!(
             steps,
             vec![
-                "login_profile", "access_keys", "access_keys", "signing_certificates", "ssh_public_keys",
-                "mfa_devices", "inline_policies", "managed_policies", "groups", "groups", "user",
+                "login_profile",
+                "access_keys",
+                "access_keys",
+                "signing_certificates",
+                "ssh_public_keys",
+                "mfa_devices",
+                "inline_policies",
+                "managed_policies",
+                "groups",
+                "groups",
+                "user",
             ]
         );
         assert_eq!(order.last().unwrap().1, "bob");
-        assert_eq!(describe(&removed), "login profile, 2 access keys (AKIA1, AKIA2), signing certificate (CERT1), SSH public key (APKA1), MFA device (arn:aws:iam::1:mfa/bob), inline policy (inline), managed policy (arn:aws:iam::aws:policy/ReadOnlyAccess), 2 group memberships (devs, ops), user");
+        assert_eq!(
+            describe(&removed),
+            "login profile, 2 access keys (AKIA1, AKIA2), signing certificate (CERT1), SSH public key (APKA1), MFA device (arn:aws:iam::1:mfa/bob), inline policy (inline), managed policy (arn:aws:iam::aws:policy/ReadOnlyAccess), 2 group memberships (devs, ops), user"
+        );
     }
 
     #[test]
     fn a_failed_step_reports_what_was_removed_and_what_is_left() {
         let err = block_on(drive(&messy(), |step, item| async move {
             if step == Step::AccessKeys && item == "AKIA2" {
-                Err(ActionError::Aws { operation: "DeleteAccessKey", code: "AccessDenied".into(), message: "no".into() })
+                Err(ActionError::Aws {
+                    operation: "DeleteAccessKey",
+                    code: "AccessDenied".into(),
+                    message: "no".into(),
+                })
             } else {
                 Ok(true)
             }
         }))
         .unwrap_err();
         let (step, item, cause, removed, left) = err;
-        assert_eq!((step, item.as_str(), cause.code()), (Step::AccessKeys, "AKIA2", Some("AccessDenied")));
+        assert_eq!(
+            (step, item.as_str(), cause.code()),
+            (Step::AccessKeys, "AKIA2", Some("AccessDenied"))
+        );
         assert_eq!(describe(&removed), "login profile, access key (AKIA1)");
-        assert!(describe(&left).starts_with("access key (AKIA2), signing certificate (CERT1)"), "{}", describe(&left));
+        assert!(
+            describe(&left).starts_with("access key (AKIA2), signing certificate (CERT1)"),
+            "{}",
+            describe(&left)
+        );
         assert!(describe(&left).ends_with("user"));
     }
 

@@ -3,7 +3,9 @@
 use serde_json::json;
 
 use super::iam::{is_missing, retried_error, with_retries};
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
+};
 
 pub struct RemoveUserFromGroup;
 
@@ -12,12 +14,32 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Remove an IAM user from a group (unchanged when not a member).",
     doc: "Calls IAM RemoveUserFromGroup; a user who is not a member is `changed: false`.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "group_name", ty: InputType::String, required: true, doc: "the group", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "group_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the group",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "group_name", doc: "the group", secret: false },
-        OutputField { name: "changed", doc: "whether the user was removed", secret: false },
+        OutputField {
+            name: "group_name",
+            doc: "the group",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether the user was removed",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:RemoveUserFromGroup", "iam:ListGroupsForUser"],
@@ -41,7 +63,10 @@ impl Action for RemoveUserFromGroup {
         };
         let changed = member
             && match with_retries("RemoveUserFromGroup", || {
-                iam.remove_user_from_group().user_name(user).group_name(group).send()
+                iam.remove_user_from_group()
+                    .user_name(user)
+                    .group_name(group)
+                    .send()
             })
             .await
             {

@@ -13,13 +13,37 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Remove tags from an IAM user (unchanged when none of the keys is set).",
     doc: "Reads the user's tags (ListUserTags) and calls UntagUser for the keys that are present.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "keys", ty: InputType::StringList, required: true, doc: "tag keys to remove", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "keys",
+            ty: InputType::StringList,
+            required: true,
+            doc: "tag keys to remove",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "removed", doc: "keys that were removed", secret: false },
-        OutputField { name: "changed", doc: "whether any tag was removed", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "removed",
+            doc: "keys that were removed",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether any tag was removed",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:UntagUser", "iam:ListUserTags"],
@@ -34,16 +58,26 @@ impl Action for UntagUser {
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {
         let iam = ctx.iam().await;
         let user = inputs.required_str("user_name");
-        let current = iam.list_user_tags().user_name(user).send().await.map_err(|e| aws_error("ListUserTags", e))?;
+        let current = iam
+            .list_user_tags()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListUserTags", e))?;
         let present: Vec<String> = inputs
             .string_list("keys")
             .into_iter()
             .filter(|k| current.tags().iter().any(|t| t.key() == k))
             .collect();
         if !present.is_empty() {
-            with_retries("UntagUser", || iam.untag_user().user_name(user).set_tag_keys(Some(present.clone())).send())
-                .await
-                .map_err(|e| retried_error("UntagUser", e))?;
+            with_retries("UntagUser", || {
+                iam.untag_user()
+                    .user_name(user)
+                    .set_tag_keys(Some(present.clone()))
+                    .send()
+            })
+            .await
+            .map_err(|e| retried_error("UntagUser", e))?;
         }
         Ok(json!({ "user_name": user, "removed": present, "changed": !present.is_empty() }))
     }

@@ -4,7 +4,9 @@ use aws_sdk_iam::types::StatusType;
 use serde_json::json;
 
 use super::iam::{retried_error, with_retries};
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
+};
 
 pub struct UpdateAccessKey;
 
@@ -13,14 +15,44 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Set an access key Active or Inactive (unchanged when it already is).",
     doc: "Reads the key's status (ListAccessKeys) and calls UpdateAccessKey only when it differs. Deactivating first is the safe way to retire a key.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "access_key_id", ty: InputType::String, required: true, doc: "the key id", secret: false },
-        InputSpec { name: "status", ty: InputType::String, required: true, doc: "Active or Inactive", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "access_key_id",
+            ty: InputType::String,
+            required: true,
+            doc: "the key id",
+            secret: false,
+        },
+        InputSpec {
+            name: "status",
+            ty: InputType::String,
+            required: true,
+            doc: "Active or Inactive",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "access_key_id", doc: "the key id", secret: false },
-        OutputField { name: "status", doc: "the key's status now", secret: false },
-        OutputField { name: "changed", doc: "whether the status changed", secret: false },
+        OutputField {
+            name: "access_key_id",
+            doc: "the key id",
+            secret: false,
+        },
+        OutputField {
+            name: "status",
+            doc: "the key's status now",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "whether the status changed",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:UpdateAccessKey", "iam:ListAccessKeys"],
@@ -57,7 +89,11 @@ impl Action for UpdateAccessKey {
         let changed = current["status"].as_str() != Some(status.as_str());
         if changed {
             with_retries("UpdateAccessKey", || {
-                iam.update_access_key().user_name(user).access_key_id(id).status(status.clone()).send()
+                iam.update_access_key()
+                    .user_name(user)
+                    .access_key_id(id)
+                    .status(status.clone())
+                    .send()
             })
             .await
             .map_err(|e| retried_error("UpdateAccessKey", e))?;

@@ -5,7 +5,9 @@ use serde_json::json;
 use super::Plan;
 use super::iam::{is_missing, retried_error, with_retries};
 use super::password;
-use super::{Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
+};
 
 pub struct UpdateLoginProfile;
 
@@ -14,15 +16,49 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Reset an IAM user's console password (generated to fit the password policy).",
     doc: "Calls IAM UpdateLoginProfile. Without `password`, generates one that satisfies the account's password policy. The password is a secret. Fails with NoSuchEntity when the user has no login profile.",
     inputs: &[
-        InputSpec { name: "user_name", ty: InputType::String, required: true, doc: "the user", secret: false },
-        InputSpec { name: "password", ty: InputType::String, required: false, doc: "the new password (default: generated)", secret: true },
-        InputSpec { name: "password_reset_required", ty: InputType::Bool, required: false, doc: "must the user choose a new password at next sign-in (default true)", secret: false },
+        InputSpec {
+            name: "user_name",
+            ty: InputType::String,
+            required: true,
+            doc: "the user",
+            secret: false,
+        },
+        InputSpec {
+            name: "password",
+            ty: InputType::String,
+            required: false,
+            doc: "the new password (default: generated)",
+            secret: true,
+        },
+        InputSpec {
+            name: "password_reset_required",
+            ty: InputType::Bool,
+            required: false,
+            doc: "must the user choose a new password at next sign-in (default true)",
+            secret: false,
+        },
     ],
     output: &[
-        OutputField { name: "user_name", doc: "the user", secret: false },
-        OutputField { name: "password", doc: "the new password", secret: true },
-        OutputField { name: "password_reset_required", doc: "whether a reset is required", secret: false },
-        OutputField { name: "changed", doc: "true", secret: false },
+        OutputField {
+            name: "user_name",
+            doc: "the user",
+            secret: false,
+        },
+        OutputField {
+            name: "password",
+            doc: "the new password",
+            secret: true,
+        },
+        OutputField {
+            name: "password_reset_required",
+            doc: "whether a reset is required",
+            secret: false,
+        },
+        OutputField {
+            name: "changed",
+            doc: "true",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["iam:UpdateLoginProfile", "iam:GetAccountPasswordPolicy"],
@@ -43,11 +79,17 @@ impl Action for UpdateLoginProfile {
         };
         let reset = inputs.bool("password_reset_required").unwrap_or(true);
         with_retries("UpdateLoginProfile", || {
-            iam.update_login_profile().user_name(user).password(&password).password_reset_required(reset).send()
+            iam.update_login_profile()
+                .user_name(user)
+                .password(&password)
+                .password_reset_required(reset)
+                .send()
         })
         .await
         .map_err(|e| retried_error("UpdateLoginProfile", e))?;
-        Ok(json!({ "user_name": user, "password": password, "password_reset_required": reset, "changed": true }))
+        Ok(
+            json!({ "user_name": user, "password": password, "password_reset_required": reset, "changed": true }),
+        )
     }
 
     async fn plan(&self, ctx: &Context, inputs: &Inputs) -> Result<Plan, ActionError> {
@@ -61,10 +103,15 @@ impl Action for UpdateLoginProfile {
             change: if exists {
                 format!("reset {user}'s console password")
             } else {
-                format!("fails: {user} has no login profile (UpdateLoginProfile would fail with NoSuchEntity)")
+                format!(
+                    "fails: {user} has no login profile (UpdateLoginProfile would fail with NoSuchEntity)"
+                )
             },
             changed: exists,
-            checks: vec![format!("GetLoginProfile {user}: {}", if exists { "exists" } else { "none" })],
+            checks: vec![format!(
+                "GetLoginProfile {user}: {}",
+                if exists { "exists" } else { "none" }
+            )],
             output: json!({ "user_name": user, "password": "(generated at run time)", "password_reset_required": true }),
         })
     }

@@ -16,6 +16,8 @@ pub mod registry;
 mod iam_add_user_to_group;
 mod iam_attach_user_policy;
 mod iam_create_access_key;
+mod iam_create_login_profile;
+mod iam_create_user;
 mod iam_delete_access_key;
 mod iam_delete_login_profile;
 mod iam_delete_user_policy;
@@ -23,6 +25,7 @@ mod iam_detach_user_policy;
 mod iam_get_policy_document;
 mod iam_get_user;
 mod iam_list_access_keys;
+mod iam_list_attached_user_policies;
 mod iam_list_groups_for_user;
 mod iam_list_user_policies;
 mod iam_list_users;
@@ -33,9 +36,6 @@ mod iam_tag_user;
 mod iam_untag_user;
 mod iam_update_access_key;
 mod iam_update_login_profile;
-mod iam_create_login_profile;
-mod iam_create_user;
-mod iam_list_attached_user_policies;
 mod slack_post_message;
 mod sts_get_caller_identity;
 
@@ -285,7 +285,9 @@ pub enum ActionError {
     Invalid { action: String, message: String },
     #[error("interrupted while running `{action}`; it may or may not have taken effect")]
     Interrupted { action: String },
-    #[error("removing user {user} stopped at step `{step}` ({item}): {cause}. Removed so far: {removed}. Still there: {left}. Fix the cause and run again: it continues from there")]
+    #[error(
+        "removing user {user} stopped at step `{step}` ({item}): {cause}. Removed so far: {removed}. Still there: {left}. Fix the cause and run again: it continues from there"
+    )]
     Teardown {
         user: String,
         step: &'static str,

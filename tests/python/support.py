@@ -17,6 +17,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
+SSH_KEY = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDRQYq4nY9Cd0bFZnh2kKp4Z8l2VTGn9z1j6Kc7vX0B7Y2pQ0Zz8hYxk2xK"
+           "9p1wQ3rN5m8tL7bF4cV6dS2aJ1gH0eK3iU9oP7yT5rE4wQ2zX6cV8bN1mL0kJ9hG7fD5sA3qW2eR4tY6uI8oP0aS2dF4gH6jK8"
+           "lZ1xC3vB5nM7qW9eR1tY3uI5oP7aS9dF1gH3jK5lZ7xC9vB1nM3qW5eR7tY9uI1oP3aS5dF7gH9jK1lZ3xC5vB7nM9qW1eR3t"
+           "Y5uI7oP9aS1dF3gH5jK7lZ9xC1vB3nM5qW7eR9tY1uI3oP5aS7dF9gH1jK3lZ5xC7vB9nM1qW3eR5tY7uI9oP1aS3dF5gH7jK9 test@runbook")
+CERT = """-----BEGIN CERTIFICATE-----
+MIIBhTCCASugAwIBAgIQIRi6zePL6mKjOipn+dNuaTAKBggqhkjOPQQDAjASMRAw
+DgYDVQQKEwdBY21lIENvMB4XDTE3MTAyMDE5NDMwNloXDTE4MTAyMDE5NDMwNlow
+EjEQMA4GA1UEChMHQWNtZSBDbzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABD0d
+7VNhbWvZLWPuj/RtHFjvtJBEwOkhbN/BnnE8rnZR8+sbwnc/KhCk3FhnpHZnQz7B
+5aETbbIgmuvewdjvSBSjYzBhMA4GA1UdDwEB/wQEAwICpDATBgNVHSUEDDAKBggr
+BgEFBQcDATAPBgNVHRMBAf8EBTADAQH/MCkGA1UdEQQiMCCCDmxvY2FsaG9zdDo1
+NDUzgg4xMjcuMC4wLjE6NTQ1MzAKBggqhkjOPQQDAgNIADBFAiEA2zpJEPQyz6/l
+Wf86aX6PepsntZv2GYlA5UpabfT2EZICICpJ5h/iI+i341gBmLiAFQOyTDT+/wQc
+6MF9+Yw1Yy0t
+-----END CERTIFICATE-----"""
+
 
 def free_port():
     with socket.socket() as s:
@@ -105,6 +121,49 @@ class Moto:
         walk(self.state())
         assert found, f"no login-profile password for {user} in moto's state"
         return found[0]
+
+    def make_messy_user(self, name):
+        """A user with everything that makes DeleteUser fail on real AWS; returns what was made."""
+        iam = self.iam()
+        iam.create_user(UserName=name)
+        iam.create_login_profile(UserName=name, Password="Xx1!Temporary-Passw0rd")
+        keys = [iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"] for _ in range(2)]
+        iam.put_user_policy(UserName=name, PolicyName="inline-s3-read", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"}]}))
+        for p in ("ReadOnlyAccess", "IAMUserChangePassword"):
+            iam.attach_user_policy(UserName=name, PolicyArn=f"arn:aws:iam::aws:policy/{p}")
+        groups = []
+        for g in ("developers", "oncall"):
+            try:
+                iam.create_group(GroupName=g)
+            except iam.exceptions.EntityAlreadyExistsException:
+                pass
+            iam.add_user_to_group(UserName=name, GroupName=g)
+            groups.append(g)
+        ssh = iam.upload_ssh_public_key(UserName=name, SSHPublicKeyBody=SSH_KEY)["SSHPublicKey"]["SSHPublicKeyId"]
+        cert = iam.upload_signing_certificate(UserName=name, CertificateBody=CERT)["Certificate"]["CertificateId"]
+        mfa = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-mfa")["VirtualMFADevice"]["SerialNumber"]
+        iam.enable_mfa_device(UserName=name, SerialNumber=mfa, AuthenticationCode1="123456", AuthenticationCode2="654321")
+        return {"access_keys": keys, "groups": groups, "ssh": ssh, "cert": cert, "mfa": mfa}
+
+    def user_leftovers(self, name, made):
+        """What of a messy user still exists, checked item by item with boto3."""
+        iam = self.iam()
+        left = []
+        try:
+            iam.get_user(UserName=name)
+            left.append("user")
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        devices = iam.list_virtual_mfa_devices()["VirtualMFADevices"]
+        if any(d["SerialNumber"] == made["mfa"] for d in devices):
+            left.append("virtual MFA device")
+        for g in made["groups"]:
+            members = [u["UserName"] for u in iam.get_group(GroupName=g)["Users"]]
+            if name in members:
+                left.append(f"member of {g}")
+        return left
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
