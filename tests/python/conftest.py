@@ -39,3 +39,11 @@ def aws(moto_server):
 def slack(slack_server):
     slack_server.reset()
     return slack_server
+
+
+@pytest.fixture
+def proxy(aws):
+    """A fault-injecting, recording proxy in front of moto. Pass proxy.env() to processes."""
+    p = support.FaultProxy(aws.url)
+    yield p
+    p.stop()

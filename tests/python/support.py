@@ -173,6 +173,76 @@ class Moto:
             self.proc.kill()
 
 
+class FaultProxy:
+    """An HTTP proxy in front of moto that records every AWS API action in order and can
+    answer chosen actions with an error instead of forwarding them (a denied step, a
+    throttle, a concurrent modification)."""
+
+    def __init__(self, upstream):
+        import http.client
+        import urllib.parse
+
+        self.actions = []
+        self.faults = {}   # action -> list of (http status, code, message); each used once; "always" keeps the last
+        proxy = self
+        target = urllib.parse.urlparse(upstream)
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+                params = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+                params.update(urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query))
+                action = (params.get("Action") or [""])[0]
+                proxy.actions.append(action)
+                fault = proxy._take_fault(action)
+                if fault:
+                    status, code, message = fault
+                    xml = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+                           f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>").encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/xml")
+                    self.send_header("Content-Length", str(len(xml)))
+                    self.end_headers()
+                    self.wfile.write(xml)
+                    return
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "content-length", "connection"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_POST = _handle
+            do_GET = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def fail(self, action, code, message="injected by the test", status=400, times=1):
+        self.faults.setdefault(action, []).extend([(status, code, message)] * times)
+
+    def _take_fault(self, action):
+        queue = self.faults.get(action)
+        return queue.pop(0) if queue else None
+
+    def env(self):
+        return {"AWS_ENDPOINT_URL": self.url}
+
+    def stop(self):
+        self.server.shutdown()
+
+
 class Slack:
     """A Slack Web API endpoint: records chat.postMessage calls; can be told to fail."""
 
