@@ -32,6 +32,13 @@ static SPEC: ActionSpec = ActionSpec {
             secret: true,
         },
         InputSpec {
+            name: "fail_if_exists",
+            ty: InputType::Bool,
+            required: false,
+            doc: "make an existing one an error (EntityAlreadyExists) instead of `changed: false` (default false)",
+            secret: false,
+        },
+        InputSpec {
             name: "password_reset_required",
             ty: InputType::Bool,
             required: false,
