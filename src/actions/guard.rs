@@ -182,6 +182,62 @@ pub fn wildcard_grant(document: &Value) -> Option<String> {
     None
 }
 
+/// The guard's verdict on one call: `Ok(note)` when allowed, `Err(ActionError::Guard)`
+/// when refused, another error when the policy could not be checked (fail closed).
+pub async fn evaluate(
+    ctx: &super::Context,
+    action: &str,
+    guarded: Guarded,
+    inputs: &super::Inputs,
+) -> Result<String, super::ActionError> {
+    use super::ActionError;
+    let guard = Guard::load().map_err(|message| ActionError::Invalid {
+        action: "policy guard".into(),
+        message,
+    })?;
+    let refuse = |reason: String| ActionError::Guard {
+        action: action.to_string(),
+        reason,
+    };
+    match guarded {
+        Guarded::ManagedPolicy(input) => {
+            let arn = super::iam::policy_arn(inputs.str(input).unwrap_or_default());
+            guard.check_name(&arn).map_err(refuse)?;
+            let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+            match super::iam::managed_policy_document(&ctx.iam().await, &arn).await {
+                Ok((version, document)) => {
+                    guard
+                        .check_document(&format!("policy {name} ({version})"), &document)
+                        .map_err(refuse)?;
+                    Ok(format!(
+                        "allowed: {name} is not denied and its document grants no wildcard"
+                    ))
+                }
+                Err(ActionError::Aws { code, .. }) if code == "NoSuchEntity" => {
+                    Ok(format!("nothing to check: policy {name} does not exist"))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Guarded::InlineDocument(input) => {
+            let document = match inputs.value(input) {
+                Some(Value::String(text)) => {
+                    serde_json::from_str(text).map_err(|e| ActionError::Invalid {
+                        action: action.to_string(),
+                        message: format!("`{input}` is not a JSON policy document: {e}"),
+                    })?
+                }
+                Some(v) => v.clone(),
+                None => Value::Null,
+            };
+            guard
+                .check_document("the inline policy", &document)
+                .map_err(refuse)?;
+            Ok("allowed: the document grants no wildcard".into())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,61 +306,5 @@ mod tests {
         assert!(g.check_document("policy x", &admin).is_ok());
         let err = defaults().check_document("policy x", &admin).unwrap_err();
         assert!(err.contains("unless allowed by the built-in default"), "{err}");
-    }
-}
-
-/// The guard's verdict on one call: `Ok(note)` when allowed, `Err(ActionError::Guard)`
-/// when refused, another error when the policy could not be checked (fail closed).
-pub async fn evaluate(
-    ctx: &super::Context,
-    action: &str,
-    guarded: Guarded,
-    inputs: &super::Inputs,
-) -> Result<String, super::ActionError> {
-    use super::ActionError;
-    let guard = Guard::load().map_err(|message| ActionError::Invalid {
-        action: "policy guard".into(),
-        message,
-    })?;
-    let refuse = |reason: String| ActionError::Guard {
-        action: action.to_string(),
-        reason,
-    };
-    match guarded {
-        Guarded::ManagedPolicy(input) => {
-            let arn = super::iam::policy_arn(inputs.str(input).unwrap_or_default());
-            guard.check_name(&arn).map_err(refuse)?;
-            let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
-            match super::iam::managed_policy_document(&ctx.iam().await, &arn).await {
-                Ok((version, document)) => {
-                    guard
-                        .check_document(&format!("policy {name} ({version})"), &document)
-                        .map_err(refuse)?;
-                    Ok(format!(
-                        "allowed: {name} is not denied and its document grants no wildcard"
-                    ))
-                }
-                Err(ActionError::Aws { code, .. }) if code == "NoSuchEntity" => {
-                    Ok(format!("nothing to check: policy {name} does not exist"))
-                }
-                Err(e) => Err(e),
-            }
-        }
-        Guarded::InlineDocument(input) => {
-            let document = match inputs.value(input) {
-                Some(Value::String(text)) => {
-                    serde_json::from_str(text).map_err(|e| ActionError::Invalid {
-                        action: action.to_string(),
-                        message: format!("`{input}` is not a JSON policy document: {e}"),
-                    })?
-                }
-                Some(v) => v.clone(),
-                None => Value::Null,
-            };
-            guard
-                .check_document("the inline policy", &document)
-                .map_err(refuse)?;
-            Ok("allowed: the document grants no wildcard".into())
-        }
     }
 }
