@@ -78,12 +78,14 @@ impl Action for AttachUserPolicy {
             .items()
             .send();
         while let Some(item) = pages.next().await {
-            if item
-                .map_err(|e| aws_error("ListAttachedUserPolicies", e))?
-                .policy_arn()
-                == Some(arn.as_str())
-            {
-                return Ok(json!({ "user_name": user, "policy_arn": arn, "changed": false }));
+            match item {
+                Ok(p) if p.policy_arn() == Some(arn.as_str()) => {
+                    return Ok(json!({ "user_name": user, "policy_arn": arn, "changed": false }));
+                }
+                Ok(_) => {}
+                // A missing user: let AttachUserPolicy report it in its own words.
+                Err(e) if super::iam::is_missing(&e) => break,
+                Err(e) => return Err(aws_error("ListAttachedUserPolicies", e)),
             }
         }
         with_retries("AttachUserPolicy", || {

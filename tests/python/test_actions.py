@@ -38,7 +38,7 @@ def test_caller_identity_through_action_cell_and_rhai(kernel):
 
 def test_aws_errors_show_code_and_message(kernel, aws):
     aws.iam().create_user(UserName="alice")
-    content, _, errors = run(kernel, '%%action aws.iam.create_user -> u\nuser_name: "alice"')
+    content, _, errors = run(kernel, '%%action aws.iam.create_user -> u\nuser_name: "alice"\nfail_if_exists: true')
     assert content["status"] == "error"
     # moto words the message differently from AWS; the code and the operation are ours to show.
     assert errors[0]["evalue"].startswith("CreateUser failed: EntityAlreadyExists: ")

@@ -8,6 +8,25 @@ ACTIONS = [
     "aws.iam.create_login_profile",
     "aws.iam.attach_user_policy",
     "aws.iam.list_attached_user_policies",
+    "aws.iam.get_user",
+    "aws.iam.list_users",
+    "aws.iam.tag_user",
+    "aws.iam.untag_user",
+    "aws.iam.delete_login_profile",
+    "aws.iam.update_login_profile",
+    "aws.iam.create_access_key",
+    "aws.iam.list_access_keys",
+    "aws.iam.update_access_key",
+    "aws.iam.delete_access_key",
+    "aws.iam.detach_user_policy",
+    "aws.iam.put_user_policy",
+    "aws.iam.delete_user_policy",
+    "aws.iam.list_user_policies",
+    "aws.iam.get_policy_document",
+    "aws.iam.add_user_to_group",
+    "aws.iam.remove_user_from_group",
+    "aws.iam.list_groups_for_user",
+    "aws.iam.remove_user",
     "slack.post_message",
 ]
 
@@ -16,9 +35,10 @@ def test_list_names_every_action_with_a_summary():
     r = runbook("actions")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert [l.split()[0] for l in lines] == ACTIONS
+    assert sorted(l.split()[0] for l in lines) == sorted(ACTIONS)
     assert all(len(l.split()) > 3 for l in lines)
-    assert "read-only" in lines[0] and "mutates" in lines[1]
+    kinds = {l.split()[0]: l.split()[1] for l in lines}
+    assert kinds["aws.sts.get_caller_identity"] == "read-only" and kinds["aws.iam.remove_user"] == "mutates"
 
 
 def test_show_documents_inputs_output_mutation_and_permissions():

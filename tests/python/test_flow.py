@@ -12,8 +12,8 @@ from nbtools import make_notebook, results, runbook
 SKIP = '%%action aws.iam.create_user -> made\n@when: create\nuser_name: "skipper"'
 EACH = '%%action aws.iam.create_user -> made\n@for_each: ["u1", "u2", "u3"]\n@item_input: user_name\n@concurrency: 3\ntags: #{ batch: "b" + item }'
 EACH_MAPS = '%%action aws.iam.attach_user_policy -> att\n@for_each: [#{ user_name: "u1", policy: "ReadOnlyAccess" }, #{ user_name: "u2", policy: "IAMUserChangePassword" }]\n@item_input: user_name'
-FAIL_STOP = '%%action aws.iam.create_user -> made\n@for_each: ["v1", "dup", "v3"]\n@item_input: user_name'
-FAIL_GO = '%%action aws.iam.create_user -> made2\n@for_each: ["w1", "dup", "w3"]\n@item_input: user_name\n@continue_on_error'
+FAIL_STOP = '%%action aws.iam.create_user -> made\n@for_each: ["v1", "dup", "v3"]\n@item_input: user_name\nfail_if_exists: true'
+FAIL_GO = '%%action aws.iam.create_user -> made2\n@for_each: ["w1", "dup", "w3"]\n@item_input: user_name\n@continue_on_error\nfail_if_exists: true'
 
 
 @pytest.fixture
