@@ -7,7 +7,23 @@ use std::time::Duration;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 
-use super::ActionError;
+use super::{ActionError, InputSpec, InputType, OutputField};
+
+/// The `user_name` input most IAM actions take.
+pub const USER_NAME: InputSpec = InputSpec {
+    name: "user_name",
+    ty: InputType::String,
+    required: true,
+    doc: "the user",
+    secret: false,
+};
+
+/// The `user_name` field most IAM action outputs echo.
+pub const USER_NAME_OUT: OutputField = OutputField {
+    name: "user_name",
+    doc: "the user",
+    secret: false,
+};
 use super::context::aws_error;
 
 /// A policy name or ARN as an ARN (`ReadOnlyAccess` → `arn:aws:iam::aws:policy/ReadOnlyAccess`).

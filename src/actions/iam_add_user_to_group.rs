@@ -13,13 +13,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Add an IAM user to a group (unchanged when already a member).",
     doc: "Checks membership (ListGroupsForUser) and calls AddUserToGroup when needed.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "group_name",
             ty: InputType::String,
@@ -29,11 +23,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "group_name",
             doc: "the group",

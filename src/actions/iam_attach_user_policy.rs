@@ -14,13 +14,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Attach a managed policy to an IAM user.",
     doc: "Calls IAM AttachUserPolicy unless the policy is already attached (then `changed: false`). Passes the least-privilege guard first. `policy` is an AWS-managed policy name (IAMUserChangePassword → arn:aws:iam::aws:policy/IAMUserChangePassword) or a full policy ARN.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "policy",
             ty: InputType::String,
@@ -30,11 +24,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "policy_arn",
             doc: "the attached policy's ARN",

@@ -3,9 +3,7 @@
 use serde_json::json;
 
 use super::iam::{retried_error, with_retries};
-use super::{
-    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField,
-};
+use super::{Action, ActionError, ActionResult, ActionSpec, Context, Inputs, OutputField};
 
 pub struct CreateAccessKey;
 
@@ -13,19 +11,9 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.create_access_key",
     summary: "Create an access key for an IAM user; the secret key is a secret value.",
     doc: "Calls IAM CreateAccessKey. AWS shows the secret access key only once: it is masked in outputs; use reveal() to hand it over through a secure channel.",
-    inputs: &[InputSpec {
-        name: "user_name",
-        ty: InputType::String,
-        required: true,
-        doc: "the user",
-        secret: false,
-    }],
+    inputs: &[super::iam::USER_NAME],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "access_key_id",
             doc: "the key id (AKIA…)",

@@ -47,11 +47,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "password",
             doc: "the temporary password",

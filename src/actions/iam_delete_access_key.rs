@@ -12,13 +12,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Delete an access key (unchanged when it is already gone).",
     doc: "Calls IAM DeleteAccessKey; a missing key is `changed: false`.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "access_key_id",
             ty: InputType::String,

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::iam::{is_missing, retried_error, with_retries};
-use super::{Action, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{Action, ActionResult, ActionSpec, Context, Inputs, OutputField};
 
 pub struct DeleteLoginProfile;
 
@@ -11,19 +11,9 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.delete_login_profile",
     summary: "Remove an IAM user's console password (unchanged when there is none).",
     doc: "Calls IAM DeleteLoginProfile; a user without a login profile is `changed: false`.",
-    inputs: &[InputSpec {
-        name: "user_name",
-        ty: InputType::String,
-        required: true,
-        doc: "the user",
-        secret: false,
-    }],
+    inputs: &[super::iam::USER_NAME],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "changed",
             doc: "whether a login profile was deleted",

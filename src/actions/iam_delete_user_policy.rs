@@ -12,13 +12,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Delete an inline policy of an IAM user (unchanged when it is already gone).",
     doc: "Calls IAM DeleteUserPolicy; a missing policy is `changed: false`.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "policy_name",
             ty: InputType::String,

@@ -12,13 +12,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Detach a managed policy from an IAM user (unchanged when it is not attached).",
     doc: "Calls IAM DetachUserPolicy. `policy` is an AWS-managed policy name or a policy ARN; a policy that is not attached is `changed: false`.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "policy",
             ty: InputType::String,
@@ -28,11 +22,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "policy_arn",
             doc: "the policy's ARN",

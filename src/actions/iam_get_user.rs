@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::context::aws_error;
-use super::{Action, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{Action, ActionResult, ActionSpec, Context, Inputs, OutputField};
 
 pub struct GetUser;
 
@@ -11,13 +11,7 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.get_user",
     summary: "Look up an IAM user; `exists` is false when there is none.",
     doc: "Calls IAM GetUser. A missing user is not an error: the output says `exists: false`.",
-    inputs: &[InputSpec {
-        name: "user_name",
-        ty: InputType::String,
-        required: true,
-        doc: "the user",
-        secret: false,
-    }],
+    inputs: &[super::iam::USER_NAME],
     output: &[
         OutputField {
             name: "exists",

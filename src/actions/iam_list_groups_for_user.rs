@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::context::aws_error;
-use super::{Action, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{Action, ActionResult, ActionSpec, Context, Inputs, OutputField};
 
 pub struct ListGroupsForUser;
 
@@ -11,19 +11,9 @@ static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.list_groups_for_user",
     summary: "List the IAM groups a user belongs to.",
     doc: "Calls IAM ListGroupsForUser, following every page.",
-    inputs: &[InputSpec {
-        name: "user_name",
-        ty: InputType::String,
-        required: true,
-        doc: "the user",
-        secret: false,
-    }],
+    inputs: &[super::iam::USER_NAME],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "groups",
             doc: "array of #{ group_name, arn }",

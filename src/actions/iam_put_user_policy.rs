@@ -15,13 +15,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Create or replace an inline policy of an IAM user (unchanged when identical).",
     doc: "Compares with the current document (GetUserPolicy) and calls PutUserPolicy when it differs. The document passes the least-privilege guard: a wildcard grant is refused.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "policy_name",
             ty: InputType::String,
@@ -38,11 +32,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "policy_name",
             doc: "the inline policy",

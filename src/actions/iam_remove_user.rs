@@ -30,11 +30,7 @@ static SPEC: ActionSpec = ActionSpec {
         secret: false,
     }],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "changed",
             doc: "whether anything was removed",

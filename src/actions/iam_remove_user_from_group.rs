@@ -14,13 +14,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Remove an IAM user from a group (unchanged when not a member).",
     doc: "Calls IAM RemoveUserFromGroup; a user who is not a member is `changed: false`.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "group_name",
             ty: InputType::String,

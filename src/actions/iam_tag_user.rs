@@ -16,13 +16,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Set tags on an IAM user (unchanged when they already have those values).",
     doc: "Reads the user's tags (ListUserTags) and calls TagUser only for keys whose value differs.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "tags",
             ty: InputType::StringMap,
@@ -32,11 +26,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "tagged",
             doc: "keys that were set or changed",

@@ -13,13 +13,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Remove tags from an IAM user (unchanged when none of the keys is set).",
     doc: "Reads the user's tags (ListUserTags) and calls UntagUser for the keys that are present.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "keys",
             ty: InputType::StringList,
@@ -29,11 +23,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "removed",
             doc: "keys that were removed",

@@ -15,13 +15,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Set an access key Active or Inactive (unchanged when it already is).",
     doc: "Reads the key's status (ListAccessKeys) and calls UpdateAccessKey only when it differs. Deactivating first is the safe way to retire a key.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "access_key_id",
             ty: InputType::String,

@@ -16,13 +16,7 @@ static SPEC: ActionSpec = ActionSpec {
     summary: "Reset an IAM user's console password (generated to fit the password policy).",
     doc: "Calls IAM UpdateLoginProfile. Without `password`, generates one that satisfies the account's password policy. The password is a secret. Fails with NoSuchEntity when the user has no login profile.",
     inputs: &[
-        InputSpec {
-            name: "user_name",
-            ty: InputType::String,
-            required: true,
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME,
         InputSpec {
             name: "password",
             ty: InputType::String,
@@ -39,11 +33,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     output: &[
-        OutputField {
-            name: "user_name",
-            doc: "the user",
-            secret: false,
-        },
+        super::iam::USER_NAME_OUT,
         OutputField {
             name: "password",
             doc: "the new password",
