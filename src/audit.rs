@@ -27,6 +27,8 @@ pub enum AuditError {
     Read { path: PathBuf, source: rusqlite::Error },
     #[error("no data directory for this user; set RUNBOOK_AUDIT_DB to the audit log's path")]
     NoDataDir,
+    #[error("the audit log is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// What a run knows about itself; copied into every record.
@@ -133,6 +135,8 @@ pub trait Observer: Send + Sync {
 pub struct Log {
     path: PathBuf,
     conn: Mutex<Option<Connection>>,
+    /// Why there is no log (no data directory); every write fails with this.
+    unavailable: Option<String>,
 }
 
 const SCHEMA: &str = "
@@ -175,6 +179,17 @@ impl Log {
         Log {
             path,
             conn: Mutex::new(None),
+            unavailable: None,
+        }
+    }
+
+    /// A log that cannot be written, for a process that must start anyway (the kernel):
+    /// actions then refuse to run, saying `reason`.
+    pub fn unavailable(reason: String) -> Log {
+        Log {
+            path: PathBuf::new(),
+            conn: Mutex::new(None),
+            unavailable: Some(reason),
         }
     }
 
@@ -183,6 +198,9 @@ impl Log {
     }
 
     fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T, AuditError>) -> Result<T, AuditError> {
+        if let Some(reason) = &self.unavailable {
+            return Err(AuditError::Unavailable(reason.clone()));
+        }
         let mut guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if guard.is_none() {
             *guard = Some(self.open()?);

@@ -116,3 +116,22 @@ def test_slack_without_token_says_how_to_configure(aws, slack):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_interrupt_abandons_a_slow_action_call(kernel, slack):
+    slack.delay = 10
+    msg_id = kernel.execute('%%action slack.post_message\nchannel: "#ops"\ntext: "slow"')
+    deadline = time.time() + 5
+    while not slack.requests and time.time() < deadline:
+        time.sleep(0.05)
+    start = time.monotonic()
+    msg = kernel.session.msg("interrupt_request", {})
+    kernel.control_channel.send(msg)
+    while True:
+        reply = kernel.get_shell_msg(timeout=5)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    assert time.monotonic() - start < 1.0
+    assert reply["content"]["ename"] == "Interrupted"
+    assert "may or may not have taken effect" in reply["content"]["evalue"]
+    assert run(kernel, "1 + 1")[0]["status"] == "ok"
