@@ -114,3 +114,19 @@ def test_filters_and_table(tmp_path, aws, slack):
     assert len(lines) == 6 and "aws.iam.create_user" in lines[2] and "changed" in lines[2]
     bad = runbook("audit", "--since", "yesterday")
     assert bad.returncode != 0 and "--since yesterday" in bad.stderr
+
+
+def test_an_unwritable_audit_log_stops_actions_but_not_the_kernel(aws, slack):
+    env = dict(os.environ, RUNBOOK_AUDIT_DB="/proc/no/such/dir/audit.db")
+    km, kc = start_new_kernel(kernel_name="runbook", env=env)
+    try:
+        outs = []
+        reply = kc.execute_interactive('iam::create_user(#{ user_name: "zoe" })', timeout=30, output_hook=outs.append)
+        assert reply["content"]["status"] == "error"
+        assert "`aws.iam.create_user` was not called: cannot" in reply["content"]["evalue"]
+        assert "RUNBOOK_AUDIT_DB" in reply["content"]["evalue"]
+        assert aws.iam().list_users()["Users"] == []
+        assert kc.execute_interactive("1 + 1", timeout=10)["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
