@@ -19,9 +19,13 @@ pub enum AuditError {
         "cannot open the audit log {path}: {source}; set RUNBOOK_AUDIT_DB (or --audit-db) to a writable file"
     )]
     Open { path: PathBuf, source: rusqlite::Error },
-    #[error("cannot create the audit log's directory {path}: {source}; set RUNBOOK_AUDIT_DB (or --audit-db) to a writable file")]
+    #[error(
+        "cannot create the audit log's directory {path}: {source}; set RUNBOOK_AUDIT_DB (or --audit-db) to a writable file"
+    )]
     Dir { path: PathBuf, source: std::io::Error },
-    #[error("cannot write the audit log {path}: {source}; set RUNBOOK_AUDIT_DB (or --audit-db) to a writable file")]
+    #[error(
+        "cannot write the audit log {path}: {source}; set RUNBOOK_AUDIT_DB (or --audit-db) to a writable file"
+    )]
     Write { path: PathBuf, source: rusqlite::Error },
     #[error("cannot read the audit log {path}: {source}")]
     Read { path: PathBuf, source: rusqlite::Error },

@@ -254,6 +254,21 @@ fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
     let info = Sockets::read_connection_file(&connection_file)?;
     // jupyter_server names the notebook in JPY_SESSION_NAME; other clients do not.
     let notebook = std::env::var("JPY_SESSION_NAME").ok().filter(|s| !s.is_empty());
+    // It is relative to the server's root; the kernel runs in the notebook's folder.
+    let hash = notebook.as_deref().and_then(|name| {
+        let path = std::path::Path::new(name);
+        let candidates = [
+            path.to_path_buf(),
+            path.file_name().map(PathBuf::from).unwrap_or_default(),
+        ];
+        candidates
+            .iter()
+            .find_map(|p| std::fs::read(p).ok())
+            .map(|bytes| {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::digest(&bytes))
+            })
+    });
     let executor = Arc::new(
         Executor::new()
             .context("cannot start the action runtime")?
@@ -262,7 +277,7 @@ fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
                 // The kernel still starts; action calls fail with this reason until fixed.
                 Err(e) => audit::Log::unavailable(e.to_string()),
             }))
-            .with_run(audit::RunInfo::new(notebook, None)),
+            .with_run(audit::RunInfo::new(notebook, hash)),
     );
     let interpreter = RhaiInterpreter::new(executor, &Limits::default());
     let runtime = tokio::runtime::Builder::new_multi_thread()

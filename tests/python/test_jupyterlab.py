@@ -82,3 +82,4 @@ def test_run_all_in_jupyterlab_creates_the_user_and_announces_it(lab, aws, slack
     from nbtools import audit
     records = [r for r in audit(None, "--action", "aws.iam.create_user") if r["inputs"].get("user_name") == "lab-user"]
     assert records and records[0]["notebook_path"].endswith("onboard.ipynb")
+    assert len(records[0]["notebook_hash"]) == 64  # sha256 of the notebook as the kernel started
