@@ -39,6 +39,10 @@ pub enum Cell {
     Plan {
         arg: String,
     },
+    /// `?name` or `name?` alone in a cell: help on an action, function or variable, paged.
+    Help {
+        name: String,
+    },
 }
 
 pub const MAGICS: &[&str] = &["%%action", "%%parameters", "%%values", "%%plan"];
@@ -46,6 +50,9 @@ pub const MAGICS: &[&str] = &["%%action", "%%parameters", "%%values", "%%plan"];
 /// Classifies a cell; `Err` is a message about a malformed header or body.
 pub fn parse(code: &str) -> Result<Cell, String> {
     let trimmed = code.trim_start();
+    if let Some(name) = help_request(trimmed.trim_end()) {
+        return Ok(Cell::Help { name: name.into() });
+    }
     if !trimmed.starts_with("%%") {
         return Ok(Cell::Rhai);
     }
@@ -106,6 +113,17 @@ pub fn parse(code: &str) -> Result<Cell, String> {
             MAGICS.join(", ")
         )),
     }
+}
+
+/// `?name` / `name?`, where name is an action (`aws.iam.create_user`), a Rhai
+/// function (`iam::create_user`, `print`) or a variable. Neither form is valid Rhai.
+fn help_request(code: &str) -> Option<&str> {
+    let name = code.strip_prefix('?').or_else(|| code.strip_suffix('?'))?.trim();
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':'));
+    ok.then_some(name)
 }
 
 pub fn is_identifier(s: &str) -> bool {
@@ -184,6 +202,18 @@ mod tests {
         assert_eq!(entries[1].name, "tags");
         assert_eq!(entries[1].line, 4);
         assert!(entries[1].text.contains("team: \"sre\""));
+    }
+
+    #[test]
+    fn help_requests_are_a_lone_name_with_a_question_mark() {
+        let help = |name: &str| Ok(Cell::Help { name: name.into() });
+        assert_eq!(parse("?aws.iam.create_user"), help("aws.iam.create_user"));
+        assert_eq!(parse("  iam::create_user?\n"), help("iam::create_user"));
+        assert_eq!(parse("? new_user"), help("new_user"));
+        assert_eq!(parse("x ?? 1"), Ok(Cell::Rhai));
+        assert_eq!(parse("a?.b"), Ok(Cell::Rhai));
+        assert_eq!(parse("?"), Ok(Cell::Rhai));
+        assert_eq!(parse("print(\"?\")"), Ok(Cell::Rhai));
     }
 
     #[test]

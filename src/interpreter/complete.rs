@@ -153,7 +153,14 @@ pub fn inspect(ctx: &Context, code: &str, cursor: usize) -> Option<MimeBundle> {
     let chars: Vec<char> = code.chars().collect();
     let (start, end) = word_at(&chars, cursor);
     let word: String = chars[start..end].iter().collect();
-    let word = word.trim_end_matches(':').trim_end_matches('.');
+    let text = help_for(ctx, word.trim_end_matches(':').trim_end_matches('.'))?;
+    let mut data = MimeBundle::new();
+    data.insert("text/plain".into(), text.into());
+    Some(data)
+}
+
+/// Help on a name: an action, an action's Rhai function, a variable or a built-in function.
+pub fn help_for(ctx: &Context, word: &str) -> Option<String> {
     let text = if let Some(spec) = ctx.executor.spec(word) {
         spec.help()
     } else if let Some(spec) = ctx.executor.specs().find(|s| {
@@ -175,12 +182,13 @@ pub fn inspect(ctx: &Context, code: &str, cursor: usize) -> Option<MimeBundle> {
     } else {
         return None;
     };
-    let mut data = MimeBundle::new();
-    data.insert("text/plain".into(), text.into());
-    Some(data)
+    Some(text)
 }
 
 pub fn is_complete(engine: &Engine, code: &str) -> Completeness {
+    if matches!(super::cell::parse(code), Ok(super::cell::Cell::Help { .. })) {
+        return Completeness::Complete;
+    }
     if code.trim_start().starts_with("%%") {
         // A magic cell ends with an empty line, as IPython's cell magics do.
         return if code.ends_with("\n\n") || code.trim().lines().count() > 1 && code.ends_with('\n') {

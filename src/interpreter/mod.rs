@@ -73,7 +73,7 @@ impl RhaiInterpreter {
         let cell = cell::parse(code).map_err(|m| failure("CellSyntaxError", m))?;
         if !matches!(
             cell,
-            Cell::Parameters { .. } | Cell::Values { .. } | Cell::Plan { .. }
+            Cell::Parameters { .. } | Cell::Values { .. } | Cell::Plan { .. } | Cell::Help { .. }
         ) && let Some(missing) = self.params.as_ref().and_then(Parameters::missing)
         {
             return Err(failure("ParameterError", missing.to_string()));
@@ -88,7 +88,29 @@ impl RhaiInterpreter {
             Cell::Parameters { entries } => self.declare_parameters(code, &entries).map(|()| None),
             Cell::Values { entries } => self.supply_values(&entries).map(|()| None),
             Cell::Plan { arg } => self.plan_magic(&arg),
+            Cell::Help { name } => self.page_help(&name).map(|()| None),
         }
+    }
+
+    fn page_help(&self, name: &str) -> Result<(), CellFailure> {
+        let ctx = complete::Context {
+            scope: &self.scope,
+            executor: &self.executor,
+        };
+        let text = complete::help_for(&ctx, name).ok_or_else(|| {
+            failure(
+                "NameError",
+                format!(
+                    "no help for `{name}`: it is not an action, a function or a variable here; `runbook actions` lists the actions"
+                ),
+            )
+        })?;
+        if let Some(out) = self.shared.output() {
+            let mut data = MimeBundle::new();
+            data.insert("text/plain".into(), text.into());
+            out.page(data);
+        }
+        Ok(())
     }
 
     fn run_rhai(&mut self, code: &str) -> Result<Option<Dynamic>, CellFailure> {

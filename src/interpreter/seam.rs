@@ -26,6 +26,11 @@ pub trait Output: Send + Sync {
     fn clear_output(&self, wait: bool);
     /// Asks the user for a line of input; `Err` says why it cannot (e.g. no frontend stdin).
     fn input(&self, prompt: &str, password: bool) -> Result<String, String>;
+    /// Help text for the pager (`?name`). Jupyter frontends show it beside the notebook
+    /// (an execute_reply `page` payload); outputs without a pager display it inline.
+    fn page(&self, data: MimeBundle) {
+        self.display(data);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -211,3 +211,19 @@ fn unknown_magic_is_a_clear_error() {
     assert!(error(&o).evalue.contains("%%action, %%parameters, %%values"));
     let _ = json!(null);
 }
+
+#[test]
+fn help_cells_page_docs_for_actions_functions_and_variables() {
+    let mut i = interp();
+    let (o, events) = run(&mut i, "?aws.iam.create_user");
+    assert_eq!(o, Outcome::Ok { result: None });
+    // The recorder has no pager, so the default shows the page inline.
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "display");
+    assert!(events[0].1.contains("Needs: iam:CreateUser"), "{}", events[0].1);
+    run(&mut i, "let who = secret(\"hunter2\");");
+    let (_, events) = run(&mut i, "who?");
+    assert!(events[0].1.contains("who: secret"), "{}", events[0].1);
+    assert!(!events[0].1.contains("hunter2"));
+    assert_eq!(i.is_complete("who?"), Completeness::Complete);
+}

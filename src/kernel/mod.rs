@@ -54,6 +54,7 @@ pub async fn serve<I: Interpreter>(sockets: Sockets, interpreter: I) -> Result<(
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
 
     spawn_interrupt_on_sigint(worker.clone());
+    spawn_parent_watch(worker.clone(), shutdown_tx.clone());
     tokio::spawn(control::serve(
         control,
         iopub.clone(),
@@ -110,6 +111,29 @@ fn spawn_interrupt_on_sigint(worker: Arc<Worker>) {
         }
         Err(e) => tracing::warn!("cannot handle SIGINT: {e}"),
     }
+}
+
+/// Orphan protection: jupyter_client sets `JPY_PARENT_PID`; when the process that
+/// started the kernel dies without shutting it down (a killed notebook server or
+/// papermill), this kernel is reparented. Stop the running cell and exit rather than
+/// linger holding ports and credentials.
+fn spawn_parent_watch(worker: Arc<Worker>, shutdown: watch::Sender<bool>) {
+    if std::env::var_os("JPY_PARENT_PID").is_none() {
+        return;
+    }
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = std::os::unix::process::parent_id();
+            if now != parent {
+                tracing::warn!("the process that started this kernel ({parent}) has gone; shutting down");
+                worker.interrupt();
+                let _ = shutdown.send(true);
+                return;
+            }
+        }
+    });
 }
 
 /// The reply to `kernel_info_request`, identical on shell and control.

@@ -14,7 +14,7 @@ use super::kernel_info_reply;
 use super::requests::{
     CodeAtCursor, ExecuteRequest, HistoryRequest, IsCompleteRequest, ShutdownRequest, decode,
 };
-use super::worker::{Job, Worker};
+use super::worker::{Executed, Job, Worker};
 use crate::interpreter::{Completeness, Completion, Outcome};
 use crate::jupyter::{Message, Replier};
 
@@ -118,7 +118,7 @@ impl Dispatcher {
             ));
         }
         self.worker.interrupt.store(false, Ordering::SeqCst);
-        let outcome = self
+        let Executed { outcome, pages } = self
             .worker
             .run(|done| Job::Execute {
                 code: req.code.clone(),
@@ -127,15 +127,20 @@ impl Dispatcher {
                 done,
             })
             .await
-            .unwrap_or_else(|| {
-                Outcome::Error(crate::interpreter::CellFailure {
+            .unwrap_or_else(|| Executed {
+                outcome: Outcome::Error(crate::interpreter::CellFailure {
                     ename: "KernelError".into(),
                     evalue: "the interpreter thread has stopped; restart the kernel".into(),
                     traceback: vec![
                         "KernelError: the interpreter thread has stopped; restart the kernel".into(),
                     ],
-                })
+                }),
+                pages: Vec::new(),
             });
+        let payload: Vec<Value> = pages
+            .into_iter()
+            .map(|data| json!({ "source": "page", "data": data, "start": 0 }))
+            .collect();
         let reply = match outcome {
             Outcome::Ok { result } => {
                 let plain = result
@@ -152,7 +157,7 @@ impl Dispatcher {
                 if counted {
                     self.history.record(count, &req.code, plain);
                 }
-                json!({ "status": "ok", "execution_count": count, "payload": [], "user_expressions": {} })
+                json!({ "status": "ok", "execution_count": count, "payload": payload, "user_expressions": {} })
             }
             Outcome::Error(failure) => {
                 self.iopub.send(msg.child(
@@ -174,7 +179,7 @@ impl Dispatcher {
                     "ename": failure.ename,
                     "evalue": failure.evalue,
                     "traceback": failure.traceback,
-                    "payload": [],
+                    "payload": payload,
                     "user_expressions": {},
                 })
             }

@@ -18,7 +18,7 @@ pub enum Job {
         code: String,
         allow_stdin: bool,
         parent: Box<Message>,
-        done: oneshot::Sender<Outcome>,
+        done: oneshot::Sender<Executed>,
     },
     Complete {
         code: String,
@@ -35,6 +35,12 @@ pub enum Job {
         code: String,
         done: oneshot::Sender<Completeness>,
     },
+}
+
+/// A cell's outcome and what it asked the frontend's pager to show.
+pub struct Executed {
+    pub outcome: Outcome,
+    pub pages: Vec<MimeBundle>,
 }
 
 /// The async side's handle on the interpreter thread.
@@ -75,8 +81,12 @@ impl Worker {
                                 stdin: stdin.clone(),
                                 allow_stdin,
                                 interrupt: flag.clone(),
+                                pages: std::sync::Mutex::default(),
                             });
-                            let _ = done.send(interp.execute(&code, out));
+                            let outcome = interp.execute(&code, out.clone());
+                            let pages =
+                                std::mem::take(&mut *out.pages.lock().unwrap_or_else(|p| p.into_inner()));
+                            let _ = done.send(Executed { outcome, pages });
                         }
                         Job::Complete { code, cursor, done } => {
                             let _ = done.send(interp.complete(&code, cursor));
@@ -121,6 +131,8 @@ struct KernelOutput {
     stdin: StdinBridge,
     allow_stdin: bool,
     interrupt: Arc<AtomicBool>,
+    /// Pager text, sent as `page` payloads in the execute_reply.
+    pages: std::sync::Mutex<Vec<MimeBundle>>,
 }
 
 impl Output for KernelOutput {
@@ -141,6 +153,10 @@ impl Output for KernelOutput {
     fn clear_output(&self, wait: bool) {
         self.iopub
             .send(self.parent.child("clear_output", json!({ "wait": wait })));
+    }
+
+    fn page(&self, data: MimeBundle) {
+        self.pages.lock().unwrap_or_else(|p| p.into_inner()).push(data);
     }
 
     fn input(&self, prompt: &str, password: bool) -> Result<String, String> {

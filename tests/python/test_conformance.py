@@ -39,6 +39,7 @@ class RunbookKernelTests(jupyter_kernel_test.KernelTests):
     supported_history_operations = ("tail", "range", "search")
 
     code_inspect_sample = "aws.iam.create_user"
+    code_page_something = "?aws.iam.create_user"
 
 
 class CompletionCursorTests(unittest.TestCase):
@@ -71,6 +72,19 @@ class CompletionCursorTests(unittest.TestCase):
         code = "%%action aws.iam.create_login_profile -> p\npass"
         reply = self.kc.complete(code, len(code), reply=True, timeout=10)["content"]
         self.assertEqual(reply["matches"], ["password: ", "password_reset_required: "])
+
+    def test_help_pages_the_action_docs_and_unknown_names_fail(self):
+        reply = self.kc.execute_interactive("aws.iam.attach_user_policy?", timeout=10)["content"]
+        self.assertEqual(reply["status"], "ok")
+        [page] = reply["payload"]
+        self.assertEqual(page["source"], "page")
+        text = page["data"]["text/plain"]
+        self.assertTrue(text.startswith("aws.iam.attach_user_policy\n"), text)
+        self.assertIn("iam:AttachUserPolicy", text)
+        reply = self.kc.execute_interactive("?no_such_thing", timeout=10)["content"]
+        self.assertEqual(reply["status"], "error")
+        self.assertEqual(reply["payload"], [])
+        self.assertIn("no help for `no_such_thing`", reply["evalue"])
 
     def test_inspect_variable_shows_type_and_masks_secrets(self):
         self.kc.execute_interactive('let token = secret("hunter2");', timeout=10)

@@ -115,6 +115,51 @@ def test_shutdown_request_gets_its_reply_and_the_process_exits(kernel):
     assert km.provisioner.process.returncode == 0
 
 
+def test_kernel_exits_when_the_process_that_started_it_dies(tmp_path):
+    import subprocess
+    import sys
+    from jupyter_client.connect import write_connection_file
+
+    conn, _ = write_connection_file(str(tmp_path / "kernel.json"), ip="127.0.0.1")
+    pid_file = tmp_path / "kernel.pid"
+    # A launcher that starts the kernel as jupyter_client does (JPY_PARENT_PID set), then is killed.
+    launcher = subprocess.Popen([
+        sys.executable, "-c",
+        "import os, subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.argv[1], 'kernel', '--connection-file', sys.argv[2]],"
+        " env=dict(os.environ, JPY_PARENT_PID=str(os.getpid())))\n"
+        "open(sys.argv[3], 'w').write(str(p.pid))\n"
+        "time.sleep(600)\n",
+        os.environ["RUNBOOK_BIN"], conn, str(pid_file),
+    ])
+    try:
+        deadline = time.time() + 10
+        while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline:
+            time.sleep(0.05)
+        kernel_pid = int(pid_file.read_text())
+        time.sleep(0.5)
+        os.kill(kernel_pid, 0)  # running while its parent lives
+        launcher.kill()
+        launcher.wait()
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                os.kill(kernel_pid, 0)
+            except ProcessLookupError:
+                break
+            # Reparented to us or to init: reap it if it is our zombie.
+            try:
+                os.waitpid(kernel_pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.1)
+        else:
+            os.kill(kernel_pid, signal.SIGKILL)
+            raise AssertionError("the orphaned kernel kept running")
+    finally:
+        launcher.kill()
+
+
 def test_state_persists_across_cells(kernel):
     km, kc = kernel
     execute(kc, "fn double(x) { x * 2 }\nconst LIMIT = 10;\nlet items = [1, 2];")
