@@ -29,6 +29,8 @@ pub struct PlanEntry {
     pub change: String,
     pub changed: bool,
     pub checks: Vec<String>,
+    /// Why the real call would fail (preflight checks or the policy guard), if it would.
+    pub would_fail: Option<String>,
 }
 
 pub struct Executor {
@@ -238,6 +240,7 @@ impl Executor {
                     Some(Err(ActionError::Guard { reason, .. })) => {
                         plan.checks.push(format!("policy guard: REFUSED: {reason}"));
                         plan.change = format!("refused by the policy guard: {reason}");
+                        plan.fails = Some(plan.change.clone());
                         plan.changed = false;
                     }
                     Some(Err(e)) => return Err(e),
@@ -249,6 +252,7 @@ impl Executor {
                     change: plan.change.clone(),
                     changed: plan.changed,
                     checks: plan.checks.clone(),
+                    would_fail: plan.fails.clone(),
                 });
                 let mut output = plan.output;
                 if let Value::Object(fields) = &mut output {
@@ -256,7 +260,7 @@ impl Executor {
                     fields.insert("changed".into(), Value::Bool(plan.changed));
                     fields.insert(
                         "plan".into(),
-                        json!({ "change": plan.change, "checks": plan.checks }),
+                        json!({ "change": plan.change, "checks": plan.checks, "would_fail": plan.fails }),
                     );
                 }
                 Ok(output)

@@ -100,11 +100,12 @@ impl Action for AttachUserPolicy {
             {
                 checks.push(format!("GetPolicy {arn}: does not exist"));
                 return Ok(Plan {
-                    change: format!(
-                        "fails: policy {arn} does not exist (AttachUserPolicy would fail with NoSuchEntity)"
-                    ),
+                    change: format!("attach {arn} to {user}"),
                     changed: false,
                     checks,
+                    fails: Some(format!(
+                        "policy {arn} does not exist (AttachUserPolicy would fail with NoSuchEntity)"
+                    )),
                     output,
                 });
             }
@@ -137,6 +138,7 @@ impl Action for AttachUserPolicy {
                 change: format!("none: {arn} is already attached to {user}"),
                 changed: false,
                 checks,
+                fails: None,
                 output,
             }
         } else {
@@ -144,6 +146,7 @@ impl Action for AttachUserPolicy {
                 change: format!("attach {arn} to {user}"),
                 changed: true,
                 checks,
+                fails: None,
                 output,
             }
         })

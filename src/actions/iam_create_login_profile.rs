@@ -137,9 +137,16 @@ impl Action for CreateLoginProfile {
             ));
             "a generated password".to_string()
         };
+        let fail_if_exists = inputs.bool("fail_if_exists").unwrap_or(false);
+        let mut fails = None;
         let (change, changed) = match iam.get_login_profile().user_name(user).send().await {
             Ok(_) => {
                 checks.push(format!("GetLoginProfile {user}: exists"));
+                if fail_if_exists {
+                    fails = Some(format!(
+                        "{user} already has a login profile and fail_if_exists is set (CreateLoginProfile would fail with EntityAlreadyExists)"
+                    ));
+                }
                 (
                     format!("none: {user} already has a login profile; the existing password is kept"),
                     false,
@@ -166,6 +173,7 @@ impl Action for CreateLoginProfile {
             change,
             changed,
             checks,
+            fails,
             output: json!({
                 "user_name": user,
                 "password": "(generated at run time)",

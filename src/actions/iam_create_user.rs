@@ -145,12 +145,16 @@ impl Action for CreateUser {
         match ctx.iam().await.get_user().user_name(name).send().await {
             Ok(out) => {
                 let arn = out.user().map(|u| u.arn().to_string()).unwrap_or_default();
+                let fails = inputs.bool("fail_if_exists").unwrap_or(false).then(|| {
+                    format!(
+                        "user {name} already exists and fail_if_exists is set (CreateUser would fail with EntityAlreadyExists)"
+                    )
+                });
                 Ok(Plan {
-                    change: format!(
-                        "none: user {name} already exists ({arn}); CreateUser would fail with EntityAlreadyExists"
-                    ),
+                    change: format!("none: user {name} already exists ({arn}); it is kept as it is"),
                     changed: false,
                     checks: vec![format!("GetUser {name}: exists")],
+                    fails,
                     output: json!({ "user_name": name, "arn": arn, "path": path, "user_id": "", "create_date": "" }),
                 })
             }
@@ -163,6 +167,7 @@ impl Action for CreateUser {
                     change: format!("create user {name}"),
                     changed: true,
                     checks: vec![format!("GetUser {name}: does not exist")],
+                    fails: None,
                     output: json!({
                         "user_name": name,
                         "arn": format!("arn:aws:iam::{account}:user{path}{name}"),

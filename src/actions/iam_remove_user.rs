@@ -484,6 +484,7 @@ impl Action for RemoveUser {
             change: change.clone(),
             changed,
             checks,
+            fails: None,
             output: json!({ "user_name": user, "removed": map, "skipped": skipped, "summary": change }),
         })
     }

@@ -90,14 +90,11 @@ impl Action for UpdateLoginProfile {
             Err(e) => return Err(super::context::aws_error("GetLoginProfile", e)),
         };
         Ok(Plan {
-            change: if exists {
-                format!("reset {user}'s console password")
-            } else {
-                format!(
-                    "fails: {user} has no login profile (UpdateLoginProfile would fail with NoSuchEntity)"
-                )
-            },
+            change: format!("reset {user}'s console password"),
             changed: exists,
+            fails: (!exists).then(|| {
+                format!("{user} has no login profile (UpdateLoginProfile would fail with NoSuchEntity)")
+            }),
             checks: vec![format!(
                 "GetLoginProfile {user}: {}",
                 if exists { "exists" } else { "none" }

@@ -213,6 +213,8 @@ pub struct Plan {
     pub changed: bool,
     /// What read-only preflight checks found.
     pub checks: Vec<String>,
+    /// Why the real call would fail, when the preflight checks can tell.
+    pub fails: Option<String>,
     /// A value shaped like the real output, so later cells keep working in plan mode.
     pub output: Value,
 }
@@ -233,6 +235,7 @@ pub trait Action: Send + Sync {
             change: format!("call {}", spec.name),
             changed: true,
             checks: Vec::new(),
+            fails: None,
             output: Value::Object(Map::new()),
         })
     }

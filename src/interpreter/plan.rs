@@ -100,9 +100,33 @@ pub fn text_table(plan: &[PlanEntry]) -> String {
             for check in &e.checks {
                 out.push(format!("{:w$}  ↳ {check}", "", w = widths[0]));
             }
+            if let Some(reason) = &e.would_fail {
+                out.push(format!("{:w$}  ↳ WOULD FAIL: {reason}", "", w = widths[0]));
+            }
         }
     }
+    if let Some(footer) = failing_footer(plan) {
+        out.push(footer);
+    }
     out.join("\n")
+}
+
+/// "N of M planned steps would fail: …", or nothing when the plan predicts no failure.
+pub fn failing_footer(plan: &[PlanEntry]) -> Option<String> {
+    let failing: Vec<String> = plan
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.would_fail.is_some())
+        .map(|(i, e)| format!("#{} {}", i + 1, e.action))
+        .collect();
+    (!failing.is_empty()).then(|| {
+        format!(
+            "{} of {} planned steps would fail: {}",
+            failing.len(),
+            plan.len(),
+            failing.join(", ")
+        )
+    })
 }
 
 pub fn html_table(plan: &[PlanEntry]) -> String {
@@ -110,11 +134,19 @@ pub fn html_table(plan: &[PlanEntry]) -> String {
         "<table>\n<thead><tr><th>#</th><th>action</th><th>change</th><th>inputs</th><th>checks</th></tr></thead>\n<tbody>\n",
     );
     for (i, e) in plan.iter().enumerate() {
+        let change = match &e.would_fail {
+            Some(reason) => format!(
+                "{}<br><strong>would fail:</strong> {}",
+                escape(&e.change),
+                escape(reason)
+            ),
+            None => escape(&e.change),
+        };
         html.push_str(&format!(
             "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             i + 1,
             escape(&e.action),
-            escape(&e.change),
+            change,
             escape(&inputs_text(&e.inputs)),
             e.checks
                 .iter()
@@ -124,6 +156,9 @@ pub fn html_table(plan: &[PlanEntry]) -> String {
         ));
     }
     html.push_str("</tbody>\n</table>");
+    if let Some(footer) = failing_footer(plan) {
+        html.push_str(&format!("\n<p><strong>{}</strong></p>", escape(&footer)));
+    }
     html
 }
 
@@ -148,6 +183,7 @@ mod tests {
                 change: "create user alice".into(),
                 changed: true,
                 checks: vec!["GetUser alice: does not exist".into()],
+                would_fail: None,
             },
             PlanEntry {
                 action: "slack.post_message".into(),
@@ -155,6 +191,7 @@ mod tests {
                 change: "post to #ops: hi".into(),
                 changed: true,
                 checks: vec![],
+                would_fail: Some("SLACK_BOT_TOKEN is not set".into()),
             },
         ];
         let text = text_table(&plan);
@@ -169,5 +206,7 @@ mod tests {
             lines[3],
             "2  slack.post_message   post to #ops: hi   channel=#ops, text=hi"
         );
+        assert_eq!(lines[4], "   ↳ WOULD FAIL: SLACK_BOT_TOKEN is not set");
+        assert_eq!(lines[5], "1 of 2 planned steps would fail: #2 slack.post_message");
     }
 }

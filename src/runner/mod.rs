@@ -27,6 +27,8 @@ use crate::notebook::{self, Notebook};
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_CELL_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+/// A dry run whose plan predicts that a step would fail (nothing was changed).
+pub const EXIT_PLAN_FAILS: i32 = 3;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// What `runbook run` was asked to do.
@@ -315,6 +317,9 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
 
     let output = output_path(opts);
     let plan = executor.plan();
+    if opts.dry_run && exit_code == EXIT_OK && plan.iter().any(|e| e.would_fail.is_some()) {
+        exit_code = EXIT_PLAN_FAILS;
+    }
     let duration = began.elapsed().as_secs_f64();
     let meta = out_nb.metadata_mut();
     meta.insert("papermill".into(), json!({
@@ -336,6 +341,7 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
     let status = match exit_code {
         EXIT_OK => "succeeded",
         EXIT_INTERRUPTED => "interrupted",
+        EXIT_PLAN_FAILS => "would fail",
         _ => "failed",
     };
     Ok(Summary {

@@ -84,11 +84,26 @@ def test_dry_run_for_an_existing_user_says_so(tmp_path, aws, slack):
     assert plan["aws.iam.attach_user_policy"]["change"] == "none: arn:aws:iam::aws:policy/IAMUserChangePassword is already attached to bob"
 
 
-def test_dry_run_flags_an_unknown_policy(tmp_path, aws, slack):
+def test_dry_run_that_predicts_a_failure_exits_3(tmp_path, aws, slack):
     r = runbook("run", SEED, "-p", "user_name=carl", "-p", "policy=NoSuchPolicyXYZ", "--dry-run", "--json", "-o", tmp_path / "p.ipynb")
-    assert r.returncode == 0, r.stderr
-    plan = {p["action"]: p for p in json.loads(r.stdout)["plan"]}
-    assert plan["aws.iam.attach_user_policy"]["change"].startswith("fails: policy arn:aws:iam::aws:policy/NoSuchPolicyXYZ does not exist")
+    assert r.returncode == 3, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["status"] == "would fail" and summary["exit_code"] == 3
+    plan = {p["action"]: p for p in summary["plan"]}
+    assert plan["aws.iam.attach_user_policy"]["would_fail"] == (
+        "policy arn:aws:iam::aws:policy/NoSuchPolicyXYZ does not exist (AttachUserPolicy would fail with NoSuchEntity)")
+    assert plan["aws.iam.create_user"]["would_fail"] is None
+    assert aws.iam().list_users()["Users"] == []
+
+
+def test_dry_run_names_every_step_that_would_fail(tmp_path, aws, slack, monkeypatch):
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    r = runbook("run", SEED, "-p", "user_name=carl", "-p", "policy=AdministratorAccess", "--dry-run", "-o", tmp_path / "p.ipynb")
+    assert r.returncode == 3, r.stderr
+    assert "   ↳ WOULD FAIL: refused by the policy guard: AdministratorAccess is on the deny list" in r.stderr
+    assert "   ↳ WOULD FAIL: SLACK_BOT_TOKEN is not set (Slack is not configured)" in r.stderr
+    assert "2 of 4 planned steps would fail: #3 aws.iam.attach_user_policy, #4 slack.post_message" in r.stderr
+    assert "would fail in" in r.stderr
 
 
 def test_plan_mode_in_the_kernel(aws, slack):
