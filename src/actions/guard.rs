@@ -13,11 +13,16 @@
 //!
 //! Environment overrides: `RUNBOOK_POLICY_DENY`, `RUNBOOK_POLICY_ALLOW` (comma-separated),
 //! `RUNBOOK_ALLOW_WILDCARD_POLICIES=true`.
+//!
+//! What counts as a wildcard grant is in [`super::policy_document`]. Adding a user to a
+//! group is an attachment too: every policy of the group passes the same rules.
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::policy_document::wildcard_grant;
 
 pub const DEFAULT_DENY: &[&str] = &["AdministratorAccess", "IAMFullAccess", "PowerUserAccess"];
 
@@ -28,6 +33,8 @@ pub enum Guarded {
     ManagedPolicy(&'static str),
     /// An inline policy document.
     InlineDocument(&'static str),
+    /// A group the user joins: the group's managed and inline policies.
+    Group(&'static str),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +49,7 @@ pub struct Guard {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct File {
     policy_guard: Option<Section>,
 }
@@ -80,9 +88,15 @@ impl Guard {
             allow_source: String::new(),
             wildcard_source: "the built-in default".into(),
         };
-        if let Some(path) = config_path().filter(|p| p.exists()) {
+        let named = std::env::var_os("RUNBOOK_CONFIG").is_some();
+        if let Some(path) = config_path().filter(|p| named || p.exists()) {
             let shown = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| match named {
+                true => format!(
+                    "cannot read {shown} (named by RUNBOOK_CONFIG): {e}; fix the path or unset RUNBOOK_CONFIG"
+                ),
+                false => format!("cannot read {shown}: {e}"),
+            })?;
             let file: File = toml::from_str(&text).map_err(|e| format!("{shown} is not valid: {e}"))?;
             let section = file.policy_guard.unwrap_or_default();
             if let Some(deny) = section.deny {
@@ -142,44 +156,13 @@ impl Guard {
         }
         match wildcard_grant(document) {
             Some(grant) => Err(format!(
-                "{what} allows {grant}; wildcard grants are refused unless allowed by {} (set it to true to permit them)",
-                self.wildcard_source
+                "{what} allows {grant}; wildcard grants are refused (decided by {}; to permit them set `allow_wildcard_policies = true` under [policy_guard] in {} or RUNBOOK_ALLOW_WILDCARD_POLICIES=true)",
+                self.wildcard_source,
+                config_path().map_or("the config file".into(), |p| p.display().to_string()),
             )),
             None => Ok(()),
         }
     }
-}
-
-fn as_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The first Allow statement granting `"Action": "*"` on `"Resource": "*"`, or a
-/// service-wide `iam:*`, described for the error message.
-pub fn wildcard_grant(document: &Value) -> Option<String> {
-    let statements = match document.get("Statement") {
-        Some(Value::Array(s)) => s.clone(),
-        Some(s @ Value::Object(_)) => vec![s.clone()],
-        _ => return None,
-    };
-    for s in statements {
-        if s.get("Effect").and_then(Value::as_str) != Some("Allow") {
-            continue;
-        }
-        let actions = as_list(s.get("Action"));
-        let resources = as_list(s.get("Resource"));
-        if actions.iter().any(|a| a == "*") && resources.iter().any(|r| r == "*") {
-            return Some("\"Action\": \"*\" on \"Resource\": \"*\" (full administrator access)".into());
-        }
-        if actions.iter().any(|a| a.eq_ignore_ascii_case("iam:*")) {
-            return Some("\"iam:*\" (full control of IAM, enough to grant itself anything)".into());
-        }
-    }
-    None
 }
 
 /// The guard's verdict on one call: `Ok(note)` when allowed, `Err(ActionError::Guard)`
@@ -235,7 +218,88 @@ pub async fn evaluate(
                 .map_err(refuse)?;
             Ok("allowed: the document grants no wildcard".into())
         }
+        Guarded::Group(input) => {
+            let group = inputs.str(input).unwrap_or_default();
+            group_verdict(&guard, &ctx.iam().await, group)
+                .await
+                .map_err(|e| match e {
+                    GroupCheck::Refused(reason) => refuse(reason),
+                    GroupCheck::Failed(e) => e,
+                })
+        }
     }
+}
+
+enum GroupCheck {
+    Refused(String),
+    Failed(super::ActionError),
+}
+
+impl From<super::ActionError> for GroupCheck {
+    fn from(e: super::ActionError) -> GroupCheck {
+        GroupCheck::Failed(e)
+    }
+}
+
+/// Joining a group grants its policies: each passes the same rules as an attachment.
+async fn group_verdict(guard: &Guard, iam: &aws_sdk_iam::Client, group: &str) -> Result<String, GroupCheck> {
+    use super::context::aws_error;
+    let missing =
+        |e: &super::ActionError| matches!(e, super::ActionError::Aws { code, .. } if code == "NoSuchEntity");
+    let mut pages = iam
+        .list_attached_group_policies()
+        .group_name(group)
+        .into_paginator()
+        .items()
+        .send();
+    let mut checked = 0;
+    while let Some(item) = pages.next().await {
+        let policy = match item.map_err(|e| aws_error("ListAttachedGroupPolicies", e)) {
+            Ok(p) => p,
+            Err(e) if missing(&e) => return Ok(format!("nothing to check: group {group} does not exist")),
+            Err(e) => return Err(e.into()),
+        };
+        let arn = policy.policy_arn().unwrap_or_default();
+        let name = policy.policy_name().unwrap_or(arn);
+        let via =
+            |reason: String| GroupCheck::Refused(format!("group {group} has {name} attached: {reason}"));
+        guard.check_name(arn).map_err(via)?;
+        let (version, document) = super::iam::managed_policy_document(iam, arn).await?;
+        guard
+            .check_document(&format!("policy {name} ({version})"), &document)
+            .map_err(via)?;
+        checked += 1;
+    }
+    let mut pages = iam
+        .list_group_policies()
+        .group_name(group)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("ListGroupPolicies", e))?;
+        for name in page.policy_names() {
+            let out = iam
+                .get_group_policy()
+                .group_name(group)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error("GetGroupPolicy", e))?;
+            let document = super::iam::decode_document(out.policy_document()).map_err(|message| {
+                super::ActionError::Invalid {
+                    action: "GetGroupPolicy".into(),
+                    message,
+                }
+            })?;
+            guard
+                .check_document(&format!("group {group}'s inline policy {name}"), &document)
+                .map_err(GroupCheck::Refused)?;
+            checked += 1;
+        }
+    }
+    Ok(format!(
+        "allowed: none of group {group}'s {checked} policies is denied or grants a wildcard"
+    ))
 }
 
 #[cfg(test)]
@@ -288,23 +352,19 @@ mod tests {
     }
 
     #[test]
-    fn wildcard_documents_are_found() {
+    fn wildcard_refusals_say_how_to_permit_them() {
         let admin = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
-        assert!(wildcard_grant(&admin).unwrap().contains("\"Action\": \"*\""));
-        let iam_all =
-            json!({"Statement": {"Effect": "Allow", "Action": ["s3:Get*", "IAM:*"], "Resource": "arn:x"}});
-        assert!(wildcard_grant(&iam_all).unwrap().contains("iam:*"));
-        let deny = json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]});
-        assert_eq!(wildcard_grant(&deny), None);
-        let narrow =
-            json!({"Statement": [{"Effect": "Allow", "Action": "iam:ChangePassword", "Resource": "*"}]});
-        assert_eq!(wildcard_grant(&narrow), None);
         let g = Guard {
             allow_wildcard: true,
             ..defaults()
         };
         assert!(g.check_document("policy x", &admin).is_ok());
         let err = defaults().check_document("policy x", &admin).unwrap_err();
-        assert!(err.contains("unless allowed by the built-in default"), "{err}");
+        assert!(err.contains("decided by the built-in default"), "{err}");
+        assert!(
+            err.contains("`allow_wildcard_policies = true` under [policy_guard]"),
+            "{err}"
+        );
+        assert!(err.contains("RUNBOOK_ALLOW_WILDCARD_POLICIES=true"), "{err}");
     }
 }

@@ -11,7 +11,7 @@ pub struct AddUserToGroup;
 static SPEC: ActionSpec = ActionSpec {
     name: "aws.iam.add_user_to_group",
     summary: "Add an IAM user to a group (unchanged when already a member).",
-    doc: "Checks membership (ListGroupsForUser) and calls AddUserToGroup when needed.",
+    doc: "Checks membership (ListGroupsForUser) and calls AddUserToGroup when needed. The group's policies pass the least-privilege guard first, as attachments do.",
     inputs: &[
         super::iam::USER_NAME,
         InputSpec {
@@ -36,13 +36,25 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     mutates: true,
-    permissions: &["iam:AddUserToGroup", "iam:ListGroupsForUser"],
+    permissions: &[
+        "iam:AddUserToGroup",
+        "iam:ListGroupsForUser",
+        "iam:ListAttachedGroupPolicies",
+        "iam:ListGroupPolicies",
+        "iam:GetGroupPolicy",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+    ],
 };
 
 #[async_trait::async_trait]
 impl Action for AddUserToGroup {
     fn spec(&self) -> &'static ActionSpec {
         &SPEC
+    }
+
+    fn guarded(&self) -> Option<super::guard::Guarded> {
+        Some(super::guard::Guarded::Group("group_name"))
     }
 
     async fn run(&self, ctx: &Context, inputs: &Inputs) -> ActionResult {

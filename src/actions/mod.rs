@@ -11,6 +11,7 @@ mod executor;
 pub mod guard;
 mod iam;
 mod password;
+mod policy_document;
 pub mod registry;
 
 mod iam_add_user_to_group;

@@ -148,11 +148,72 @@ def test_guard_refuses_a_customer_policy_that_allows_everything(kernel, aws):
     arn = iam.create_policy(PolicyName="TotallyHarmless", PolicyDocument=json.dumps(ADMIN_LIKE))["Policy"]["Arn"]
     _, err = call(kernel, f'iam::attach_user_policy(#{{ user_name: "pat", policy: "{arn}" }})')
     assert "policy guard refused" in err
-    assert 'allows "Action": "*" on "Resource": "*"' in err and "unless allowed by the built-in default" in err
+    assert 'allows "Action": "*" on "Resource": "*"' in err and "decided by the built-in default" in err
+    assert "RUNBOOK_ALLOW_WILDCARD_POLICIES=true" in err
     _, err = call(kernel, f'iam::put_user_policy(#{{ user_name: "pat", policy_name: "x", policy_document: `{json.dumps(ADMIN_LIKE)}` }})')
     assert "policy guard refused `aws.iam.put_user_policy`: the inline policy allows" in err
     assert iam.list_attached_user_policies(UserName="pat")["AttachedPolicies"] == []
     assert iam.list_user_policies(UserName="pat")["PolicyNames"] == []
+
+
+@pytest.mark.parametrize("statement, found", [
+    ({"Effect": "Allow", "Action": "iam:Attach*", "Resource": "*"}, '"iam:Attach*", which covers iam:AttachUserPolicy'),
+    ({"Effect": "Allow", "Action": "iam:*Policy*", "Resource": "*"}, '"iam:*Policy*", which covers iam:AttachUserPolicy'),
+    ({"Effect": "Allow", "Action": "*:*", "Resource": "*"}, '"Action": "*:*" on "Resource": "*"'),
+    ({"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}, 'every action except those listed under "NotAction"'),
+])
+def test_guard_refuses_wildcards_that_amount_to_admin(kernel, aws, statement, found):
+    iam = aws.iam()
+    iam.create_user(UserName="pia")
+    doc = {"Version": "2012-10-17", "Statement": [statement]}
+    arn = iam.create_policy(PolicyName="LooksNarrow", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+    _, err = call(kernel, f'%%action aws.iam.attach_user_policy\nuser_name: "pia"\npolicy: "{arn}"')
+    assert err.startswith("policy guard refused `aws.iam.attach_user_policy`: policy LooksNarrow (v1) allows "), err
+    assert found in err
+    assert iam.list_attached_user_policies(UserName="pia")["AttachedPolicies"] == []
+
+
+def test_guard_refuses_joining_a_group_that_holds_admin_policies(kernel, aws):
+    iam = aws.iam()
+    iam.create_user(UserName="gus")
+    iam.create_group(GroupName="admins")
+    iam.attach_group_policy(GroupName="admins", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.create_group(GroupName="wide")
+    iam.put_group_policy(GroupName="wide", PolicyName="everything", PolicyDocument=json.dumps(ADMIN_LIKE))
+    iam.create_group(GroupName="readers")
+    iam.attach_group_policy(GroupName="readers", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    _, err = call(kernel, '%%action aws.iam.add_user_to_group\nuser_name: "gus"\ngroup_name: "admins"')
+    assert err == ("policy guard refused `aws.iam.add_user_to_group`: group admins has AdministratorAccess attached: "
+                   "AdministratorAccess is on the deny list (the built-in default); attaching it would grant far more "
+                   "than least privilege")
+    _, err = call(kernel, 'iam::add_user_to_group(#{ user_name: "gus", group_name: "wide" })')
+    assert "policy guard refused `aws.iam.add_user_to_group`: group wide's inline policy everything allows" in err
+    out, err = call(kernel, '%%action aws.iam.add_user_to_group\nuser_name: "gus"\ngroup_name: "readers"')
+    assert err is None and out["changed"] is True
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="gus")["Groups"]] == ["readers"]
+
+
+def test_guard_config_mistakes_are_errors_not_defaults(tmp_path, aws, slack):
+    aws.iam().create_user(UserName="tess")
+    cell = 'iam::attach_user_policy(#{ user_name: "tess", policy: "IAMUserChangePassword" })'
+    missing = tmp_path / "nope.toml"
+    km, kc = start(dict(os.environ, RUNBOOK_CONFIG=str(missing)))
+    try:
+        _, err = call(kc, cell)
+        assert f"cannot read {missing} (named by RUNBOOK_CONFIG)" in err and "unset RUNBOOK_CONFIG" in err
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    typo = tmp_path / "typo.toml"
+    typo.write_text('[policy_gaurd]\nallow = ["ReadOnlyAccess"]\n')
+    km, kc = start(dict(os.environ, RUNBOOK_CONFIG=str(typo)))
+    try:
+        _, err = call(kc, cell)
+        assert f"{typo} is not valid" in err and "policy_gaurd" in err
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert aws.iam().list_attached_user_policies(UserName="tess")["AttachedPolicies"] == []
 
 
 def test_guard_config_file_and_environment(tmp_path, aws, slack):
@@ -186,9 +247,10 @@ def test_plan_shows_the_guard_verdict(tmp_path, aws, slack):
         '%%action aws.iam.attach_user_policy\nuser_name: "ray"\npolicy: "IAMUserChangePassword"',
     ])
     r = runbook("run", nb, "--dry-run", "--json", "-o", tmp_path / "p.ipynb")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 3, r.stderr  # the plan predicts a failure
     admin, ok = json.loads(r.stdout)["plan"]
     assert admin["change"].startswith("refused by the policy guard: AdministratorAccess is on the deny list")
+    assert admin["would_fail"] == admin["change"] and ok["would_fail"] is None
     assert admin["changed"] is False
     assert any(c.startswith("policy guard: allowed") for c in ok["checks"])
 
