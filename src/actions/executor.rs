@@ -41,7 +41,12 @@ pub struct Executor {
     observers: Vec<Arc<dyn Observer>>,
     run: Mutex<RunInfo>,
     mode: Mutex<Mode>,
+    /// Set by a dry run (`runbook run --dry-run`): plan mode cannot be left.
+    plan_locked: AtomicBool,
     plan: Mutex<Vec<PlanEntry>>,
+    /// While set, every call is refused with this reason (e.g. while parameters are
+    /// declared: declarations are data, they must not act).
+    blocked: Mutex<Option<&'static str>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -69,7 +74,9 @@ impl Executor {
             observers: Vec::new(),
             run: Mutex::new(RunInfo::new(None, None)),
             mode: Mutex::new(Mode::Apply),
+            plan_locked: AtomicBool::new(false),
             plan: Mutex::new(Vec::new()),
+            blocked: Mutex::new(None),
         })
     }
 
@@ -92,8 +99,31 @@ impl Executor {
         lock(&self.run).clone()
     }
 
-    pub fn set_mode(&self, mode: Mode) {
+    /// Changes the mode; a locked plan (a dry run) stays in plan mode.
+    pub fn set_mode(&self, mode: Mode) -> Result<(), ActionError> {
+        if mode == Mode::Apply && self.plan_locked.load(Ordering::SeqCst) {
+            return Err(ActionError::PlanLocked);
+        }
         *lock(&self.mode) = mode;
+        Ok(())
+    }
+
+    /// Plan mode for good: nothing may switch it off or clear the plan (dry runs).
+    pub fn lock_plan(&self) {
+        *lock(&self.mode) = Mode::Plan;
+        self.plan_locked.store(true, Ordering::SeqCst);
+    }
+
+    pub fn plan_locked(&self) -> bool {
+        self.plan_locked.load(Ordering::SeqCst)
+    }
+
+    /// Refuses every call while `f` runs, saying `reason`.
+    pub fn without_calls<T>(&self, reason: &'static str, f: impl FnOnce() -> T) -> T {
+        let before = lock(&self.blocked).replace(reason);
+        let out = f();
+        *lock(&self.blocked) = before;
+        out
     }
 
     pub fn mode(&self) -> Mode {
@@ -105,8 +135,12 @@ impl Executor {
         lock(&self.plan).clone()
     }
 
-    pub fn clear_plan(&self) {
+    pub fn clear_plan(&self) -> Result<(), ActionError> {
+        if self.plan_locked() {
+            return Err(ActionError::PlanLocked);
+        }
         lock(&self.plan).clear();
+        Ok(())
     }
 
     pub fn specs(&self) -> impl Iterator<Item = &'static ActionSpec> + '_ {
@@ -136,6 +170,29 @@ impl Executor {
     ) -> Result<(&dyn Action, Inputs), ActionError> {
         let action = self.action(name)?;
         let spec = action.spec();
+        if let Some(reason) = *lock(&self.blocked) {
+            return Err(ActionError::Invalid {
+                action: spec.name.into(),
+                message: reason.into(),
+            });
+        }
+        let mut inputs = inputs;
+        for (key, value) in inputs.iter_mut() {
+            if !super::holds_secret(value) {
+                continue;
+            }
+            match (spec.input(key), super::secret_text(value)) {
+                (Some(input), Some(text)) if input.secret => *value = text.clone(),
+                (Some(_), _) => {
+                    return Err(ActionError::SecretInPlainInput {
+                        action: spec.name.to_string(),
+                        input: key.clone(),
+                    });
+                }
+                // Reported below as an unknown input.
+                (None, _) => *value = Value::Null,
+            }
+        }
         for (key, value) in &inputs {
             let Some(input) = spec.input(key) else {
                 return Err(ActionError::UnknownInput {
@@ -182,21 +239,35 @@ impl Executor {
     }
 
     /// Calls one action once per input map, at most `concurrency` at a time; results
-    /// come back in input order. Every input map is validated before any call.
+    /// come back in input order. Every input map is validated before any call. With
+    /// `stop_on_error`, no call starts after one has failed (or was interrupted): those
+    /// come back `None` (not run); calls already under way finish.
     pub fn call_many(
         &self,
         name: &str,
         batch: Vec<Map<String, Value>>,
         concurrency: usize,
+        stop_on_error: bool,
         interrupt: &AtomicBool,
-    ) -> Result<Vec<Result<Value, ActionError>>, ActionError> {
+    ) -> Result<Vec<Option<Result<Value, ActionError>>>, ActionError> {
         let mut calls = Vec::with_capacity(batch.len());
         for inputs in batch {
             calls.push(self.validate(name, inputs)?);
         }
+        let failed = AtomicBool::new(false);
+        let failed = &failed;
         Ok(self.runtime.block_on(
             futures_util::stream::iter(calls)
-                .map(|(action, inputs)| self.perform(action, inputs, interrupt))
+                .map(|(action, inputs)| async move {
+                    if (stop_on_error && failed.load(Ordering::SeqCst)) || interrupt.load(Ordering::SeqCst) {
+                        return None;
+                    }
+                    let result = self.perform(action, inputs, interrupt).await;
+                    if result.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    Some(result)
+                })
                 .buffered(concurrency.max(1))
                 .collect(),
         ))

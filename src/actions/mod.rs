@@ -48,6 +48,28 @@ use serde_json::{Map, Value};
 /// How a secret value is shown anywhere it could be seen or stored.
 pub const MASK: &str = "********";
 
+/// The key of `{"$secret": text}`: how a caller marks a secret value in a call's
+/// inputs. Only inputs declared `secret` accept one; anywhere else its text would be
+/// shown and stored in plain, so the call is refused.
+pub const SECRET_TAG: &str = "$secret";
+
+/// Whether `value` holds a tagged secret anywhere inside it.
+fn holds_secret(value: &Value) -> bool {
+    match value {
+        Value::Object(m) => m.contains_key(SECRET_TAG) || m.values().any(holds_secret),
+        Value::Array(a) => a.iter().any(holds_secret),
+        _ => false,
+    }
+}
+
+/// The text of a value that is exactly one tagged secret.
+fn secret_text(value: &Value) -> Option<&Value> {
+    match value {
+        Value::Object(m) if m.len() == 1 => m.get(SECRET_TAG),
+        _ => None,
+    }
+}
+
 /// The type an input accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputType {
@@ -260,6 +282,10 @@ pub enum ActionError {
         input: String,
         doc: String,
     },
+    #[error(
+        "input `{input}` of `{action}` is not a secret input, but its value holds a secret: it would be shown and stored in plain text. Pass reveal(value) if you really mean to send the secret's text there"
+    )]
+    SecretInPlainInput { action: String, input: String },
     #[error("input `{input}` of `{action}` must be a {expected}, but the value is {got}")]
     WrongType {
         action: String,
@@ -287,6 +313,10 @@ pub enum ActionError {
     SlackNotConfigured,
     #[error("{action}: {message}")]
     Invalid { action: String, message: String },
+    #[error(
+        "this is a dry run (runbook run --dry-run): plan mode cannot be switched off or its plan cleared from a cell"
+    )]
+    PlanLocked,
     #[error("interrupted while running `{action}`; it may or may not have taken effect")]
     Interrupted { action: String },
     #[error(

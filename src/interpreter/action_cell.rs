@@ -182,7 +182,7 @@ impl RhaiInterpreter {
         let mut out = Map::new();
         for entry in inputs {
             let value = self.eval_entry(code, entry)?;
-            out.insert(entry.name.clone(), values::to_json(&value, Secrets::Reveal));
+            out.insert(entry.name.clone(), values::to_json(&value, Secrets::Tag));
         }
         Ok(out)
     }
@@ -222,7 +222,7 @@ impl RhaiInterpreter {
         let mut keys = Vec::with_capacity(items.len());
         for item in &items {
             let mut call = Map::new();
-            match (values::to_json(item, Secrets::Reveal), item_input) {
+            match (values::to_json(item, Secrets::Tag), item_input) {
                 (v, Some(input)) if !item.is_map() => {
                     call.insert(input.to_string(), v);
                 }
@@ -243,56 +243,66 @@ impl RhaiInterpreter {
             keys.push(item_key(item, item_input));
             batch.push(call);
         }
+        if let Some(twice) = keys
+            .iter()
+            .enumerate()
+            .find_map(|(i, k)| keys[..i].contains(k).then_some(k))
+        {
+            return Err(failure(
+                "ActionError",
+                format!(
+                    "@for_each items must be distinct (results are keyed by item), but `{twice}` appears more than once; nothing was run"
+                ),
+            ));
+        }
         let interrupt = self.shared.interrupt.clone();
-        let results: Vec<Result<Value, ActionError>> = if concurrency == 1 && !continue_on_error {
-            // In order, stopping at the first failure: later items may depend on earlier ones.
-            let mut results = Vec::new();
-            for call in batch {
-                let r = self.executor.call(action, call, &interrupt);
-                let failed = r.is_err();
-                results.push(r);
-                if failed {
-                    break;
-                }
-            }
-            results
-        } else {
-            self.executor
-                .call_many(action, batch, concurrency, &interrupt)
-                .map_err(action_failure)?
-        };
+        // In order by default: later items may depend on earlier ones.
+        let results = self
+            .executor
+            .call_many(action, batch, concurrency, !continue_on_error, &interrupt)
+            .map_err(action_failure)?;
         let mut collected = RhaiMap::new();
-        let mut failures = Vec::new();
+        let (mut succeeded, mut failures, mut not_run) = (Vec::new(), Vec::new(), Vec::new());
+        let mut interrupted = None;
         for (key, result) in keys.iter().zip(results) {
             let value = match result {
-                Ok(out) => {
+                None => {
+                    not_run.push(key.as_str());
+                    continue;
+                }
+                Some(Ok(out)) => {
                     self.note_result(&out);
+                    succeeded.push(key.as_str());
                     engine::output_to_dynamic(&self.executor, action, &out)
                 }
-                Err(e @ ActionError::Interrupted { .. }) => return Err(action_failure(e)),
-                Err(e) => {
+                Some(Err(e @ ActionError::Interrupted { .. })) => {
+                    interrupted = Some(e);
+                    not_run.push(key.as_str());
+                    continue;
+                }
+                Some(Err(e)) => {
                     failures.push(format!("{key}: {e}"));
                     values::to_dynamic(&error_value(&e), &[])
                 }
             };
             collected.insert(key.as_str().into(), value);
         }
+        let partial = |what: String| {
+            format!(
+                "{what}; succeeded for: [{}]; not run: [{}]",
+                succeeded.join(", "),
+                not_run.join(", ")
+            )
+        };
+        if let Some(e) = interrupted {
+            let what = format!("{e} (an item that was under way may or may not have taken effect)");
+            return Err(failure("Interrupted", partial(what)));
+        }
         if !failures.is_empty() {
             if !continue_on_error {
-                let done: Vec<&str> = keys
-                    .iter()
-                    .take(collected.len() - failures.len())
-                    .map(String::as_str)
-                    .collect();
-                let not_run = &keys[collected.len()..];
                 return Err(failure(
                     "ActionError",
-                    format!(
-                        "{action} failed for {}; succeeded for: [{}]; not run: [{}]",
-                        failures.join("; "),
-                        done.join(", "),
-                        not_run.join(", ")
-                    ),
+                    partial(format!("{action} failed for {}", failures.join("; "))),
                 ));
             }
             self.report.continued_errors += failures.len();

@@ -86,6 +86,7 @@ pub fn build(limits: &Limits, shared: Arc<Shared>, executor: Arc<Executor>) -> E
     engine.on_progress(move |_ops| s.interrupt.load(Ordering::Relaxed).then_some(Dynamic::UNIT));
 
     register_secret(&mut engine);
+    register_json(&mut engine);
     register_display(&mut engine, &shared);
     register_actions(&mut engine, shared, executor);
     engine
@@ -98,6 +99,19 @@ fn register_secret(engine: &mut Engine) {
         .register_fn("to_debug", |_: &mut Secret| MASK.to_string())
         .register_fn("reveal", |s: &mut Secret| s.reveal().to_string())
         .register_fn("secret", |s: &str| Secret::new(s));
+}
+
+/// Rhai's own `parse_json` evaluates its text as a map literal, so function calls in
+/// it would run (a JSON parameter value would become code). This one only parses JSON.
+fn register_json(engine: &mut Engine) {
+    engine.register_fn(
+        "parse_json",
+        |text: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            serde_json::from_str::<serde_json::Value>(text)
+                .map(|v| values::to_dynamic(&v, &[]))
+                .map_err(|e| format!("parse_json: not valid JSON: {e}").into())
+        },
+    );
 }
 
 fn register_display(engine: &mut Engine, shared: &Arc<Shared>) {
@@ -173,7 +187,7 @@ pub fn call(
     name: &str,
     inputs: RhaiMap,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
-    let json = values::to_json(&Dynamic::from_map(inputs), Secrets::Reveal);
+    let json = values::to_json(&Dynamic::from_map(inputs), Secrets::Tag);
     let inputs = json.as_object().cloned().unwrap_or_default();
     match executor.call(name, inputs, &shared.interrupt) {
         Ok(output) => Ok(output_to_dynamic(executor, name, &output)),

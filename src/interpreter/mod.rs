@@ -151,8 +151,12 @@ impl RhaiInterpreter {
 
     fn declare_parameters(&mut self, code: &str, entries: &[Entry]) -> Result<(), CellFailure> {
         let mut declared: Vec<Param> = Vec::new();
+        let executor = self.executor.clone();
         for entry in entries {
-            let spec = self.eval_entry(code, entry)?;
+            let spec = executor.without_calls(
+                "actions cannot be called from a %%parameters cell: declarations are data (a type, a default, …); call the action in a later cell",
+                || self.eval_entry(code, entry),
+            )?;
             let spec = values::to_json(&spec, values::Secrets::Reveal);
             let param =
                 Param::declare(&entry.name, &spec).map_err(|e| failure("ParameterError", e.to_string()))?;
@@ -171,10 +175,18 @@ impl RhaiInterpreter {
             declared,
             supplied: Default::default(),
         };
-        let keep: Vec<(String, Value)> = previous
+        let mut keep: Vec<(String, Value)> = previous
             .into_iter()
             .filter(|(n, v)| params.get(n).is_some_and(|p| p.check(v).is_ok()))
             .collect();
+        // Secrets can come from the environment, so they never have to be written into a cell.
+        for p in params.declared.iter().filter(|p| p.secret) {
+            if !keep.iter().any(|(n, _)| *n == p.name)
+                && let Ok(text) = std::env::var(p.secret_env())
+            {
+                keep.push((p.name.clone(), Value::String(text)));
+            }
+        }
         params
             .supply(keep)
             .map_err(|e| failure("ParameterError", e.to_string()))?;
@@ -191,6 +203,16 @@ impl RhaiInterpreter {
             .ok_or_else(|| err(ParamError::NoDeclarations))?;
         let mut values = Vec::new();
         for entry in entries {
+            if let Some(p) = params.get(&entry.name).filter(|p| p.secret) {
+                return Err(failure(
+                    "ParameterError",
+                    format!(
+                        "`{}` is a secret parameter, but its value was written into the notebook (papermill -p saves every value in the output notebook, in this cell and in its metadata). Nothing was set. Pass secrets through the kernel's environment instead: {}=…",
+                        p.name,
+                        p.secret_env()
+                    ),
+                ));
+            }
             values.push((
                 entry.name.clone(),
                 params::parse_value(&entry.name, &entry.text).map_err(err)?,

@@ -110,6 +110,11 @@ pub enum ParamError {
          or in Jupyter run a cell after the parameters cell containing:\n%%values\n{name}: <JSON value>"
     )]
     Missing { name: String, desc: String },
+    #[error(
+        "required secret parameter `{name}` has no value{desc}. Set the environment variable {env} for the kernel \
+         (papermill would save a -p value in the output notebook), or use `runbook run -p {name}=VALUE`, which masks it"
+    )]
+    MissingSecret { name: String, desc: String, env: String },
 }
 
 impl Param {
@@ -177,8 +182,30 @@ impl Param {
             pattern,
             secret: obj.get("secret").and_then(Value::as_bool).unwrap_or(false),
         };
+        if param.secret && param.ty != ParamType::String {
+            return Err(err(format!(
+                "only string parameters can be secret, but this one is declared `type: \"{ty_name}\"`; declare it `type: \"string\"`"
+            )));
+        }
         let default = default.map(|d| param.check(&d)).transpose()?;
         Ok(Param { default, ..param })
+    }
+
+    /// The environment variable a secret parameter is read from when no value is
+    /// supplied: `RUNBOOK_SECRET_<NAME>` (upper case, other characters as `_`).
+    pub fn secret_env(&self) -> String {
+        let name: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("RUNBOOK_SECRET_{name}")
     }
 
     /// Validates a value against this declaration; returns it in the declared type.
@@ -252,13 +279,23 @@ impl Parameters {
         self.values()
             .into_iter()
             .find(|(_, v)| v.is_none())
-            .map(|(p, _)| ParamError::Missing {
-                name: p.name.clone(),
-                desc: if p.description.is_empty() {
+            .map(|(p, _)| {
+                let desc = if p.description.is_empty() {
                     String::new()
                 } else {
                     format!(" ({})", p.description)
-                },
+                };
+                match p.secret {
+                    true => ParamError::MissingSecret {
+                        name: p.name.clone(),
+                        desc,
+                        env: p.secret_env(),
+                    },
+                    false => ParamError::Missing {
+                        name: p.name.clone(),
+                        desc,
+                    },
+                }
             })
     }
 

@@ -16,20 +16,22 @@ impl RhaiInterpreter {
                 out.stream(super::StreamName::Stdout, &format!("{text}\n"));
             }
         };
+        let locked = |e: crate::actions::ActionError| super::failure("PlanError", e.to_string());
         match arg {
+            "on" if ex.plan_locked() => note("Plan mode is on (this is a dry run)."),
             "on" => {
-                ex.clear_plan();
-                ex.set_mode(Mode::Plan);
+                ex.clear_plan().map_err(locked)?;
+                ex.set_mode(Mode::Plan).map_err(locked)?;
                 note(
                     "Plan mode is on: read-only actions run; mutating actions are checked and planned, not called. `%%plan` shows the plan, `%%plan off` ends plan mode.",
                 );
             }
             "off" => {
-                ex.set_mode(Mode::Apply);
+                ex.set_mode(Mode::Apply).map_err(locked)?;
                 note("Plan mode is off: actions are called for real.");
             }
             "clear" => {
-                ex.clear_plan();
+                ex.clear_plan().map_err(locked)?;
                 note("The plan is cleared.");
             }
             _ => {

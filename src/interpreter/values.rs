@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::MimeBundle;
 
 /// A secret string: prints, displays and serialises masked; only `reveal(s)` gives the
-/// text back. Passing it to an action input hands the action the real value.
+/// text back. Only action inputs declared secret receive the real value.
 #[derive(Clone)]
 pub struct Secret(Arc<str>);
 
@@ -67,8 +67,11 @@ pub fn to_dynamic(value: &Value, secret_fields: &[&str]) -> Dynamic {
 /// How secrets are treated when turning a Rhai value into JSON.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Secrets {
-    /// For action inputs: the action needs the real value.
+    /// The text itself (parameter declarations, `reveal`-like uses).
     Reveal,
+    /// For action inputs: the text wrapped as `{"$secret": text}`, so the executor can
+    /// hand it to secret inputs only (see `actions::SECRET_TAG`).
+    Tag,
     /// For anything shown, stored or logged.
     Mask,
 }
@@ -97,6 +100,9 @@ pub fn to_json(value: &Dynamic, secrets: Secrets) -> Value {
         return Value::String(match secrets {
             Secrets::Reveal => secret.reveal().to_string(),
             Secrets::Mask => MASK.to_string(),
+            Secrets::Tag => {
+                return serde_json::json!({ crate::actions::SECRET_TAG: secret.reveal() });
+            }
         });
     }
     if value.is_array() {

@@ -17,7 +17,7 @@ use sha2::Digest;
 
 pub use report::{CellSummary, Summary};
 
-use crate::actions::{Executor, Mode};
+use crate::actions::Executor;
 use crate::audit::{self, RunInfo};
 use crate::interpreter::{
     Interpreter, Limits, MASK, MimeBundle, Outcome, Output, RhaiInterpreter, StreamName,
@@ -201,7 +201,7 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
             .with_run(run_info),
     );
     if opts.dry_run {
-        executor.set_mode(Mode::Plan);
+        executor.lock_plan();
     }
     let mut interp = RhaiInterpreter::new(executor.clone(), &Limits::default());
     // Secrets go in through the API; the injected cell (saved in the output) shows them masked.

@@ -93,14 +93,19 @@ pub fn resolve(declared: &Parameters, raw: Vec<(String, Raw)>) -> Result<Vec<(St
     with_values.supplied.extend(values.iter().cloned());
     if let Some((p, _)) = with_values.values().into_iter().find(|(_, v)| v.is_none()) {
         return Err(format!(
-            "required parameter `{}` has no value{}; pass it with -p {}=VALUE or in a -f params.yaml file",
+            "required parameter `{}` has no value{}; pass it with -p {}=VALUE or in a -f params.yaml file{}",
             p.name,
             if p.description.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", p.description)
             },
-            p.name
+            p.name,
+            if p.secret {
+                format!(", or set the environment variable {}", p.secret_env())
+            } else {
+                String::new()
+            }
         ));
     }
     Ok(values)

@@ -1,0 +1,191 @@
+"""Promises that are easy to break by accident: secrets stay secret even when a cell
+passes one to the wrong input; parameter values stay data; a dry run stays a dry run;
+declarations cannot act; a failing @for_each reports exactly what was done."""
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from nbtools import make_notebook, runbook
+from support import ROOT
+
+
+@pytest.fixture
+def kernel(aws, slack):
+    km, kc = start_new_kernel(kernel_name="runbook")
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def run(kc, code):
+    outs = []
+    reply = kc.execute_interactive(code, timeout=60, output_hook=outs.append)["content"]
+    res = [o["content"]["data"] for o in outs if o["msg_type"] == "execute_result"]
+    return reply, res
+
+
+def users(aws):
+    return sorted(u["UserName"] for u in aws.iam().list_users()["Users"])
+
+
+# --- secrets ----------------------------------------------------------------------------
+
+def test_a_secret_is_refused_by_an_input_that_is_not_secret(kernel, aws, slack):
+    aws.iam().create_user(UserName="ann")
+    assert run(kernel, '%%action aws.iam.create_login_profile -> login\nuser_name: "ann"')[0]["status"] == "ok"
+    password = aws.password_of("ann")
+    reply, _ = run(kernel, '%%action slack.post_message\nchannel: "#ops"\ntext: login.password')
+    assert reply["status"] == "error"
+    assert reply["evalue"].startswith(
+        "input `text` of `slack.post_message` is not a secret input, but its value holds a secret")
+    assert password not in json.dumps(reply)
+    reply, _ = run(kernel, 'iam::tag_user(#{ user_name: "ann", tags: #{ note: login.password } })')
+    assert reply["status"] == "error" and "input `tags` of `aws.iam.tag_user` is not a secret input" in reply["evalue"]
+    assert aws.iam().list_user_tags(UserName="ann")["Tags"] == []
+    assert slack.messages() == []
+    # An explicit reveal() is the documented way to send the text on purpose.
+    reply, _ = run(kernel, '%%action slack.post_message\nchannel: "#ops"\ntext: reveal(login.password)')
+    assert reply["status"] == "ok"
+    assert slack.messages()[0]["text"] == password
+
+
+def test_a_secret_parameter_cannot_leak_through_runbook_run(tmp_path, aws, slack):
+    nb = make_notebook(tmp_path / "leak.ipynb", [
+        "%%action aws.sts.get_caller_identity",
+        '%%action slack.post_message\nchannel: "#ops"\ntext: token',
+    ], params='token: #{ type: "string", secret: true }')
+    out = tmp_path / "out.ipynb"
+    db = tmp_path / "audit.sqlite3"
+    r = runbook("run", nb, "-p", "token=Tok3n-S3cr3t-XYZZY", "--json", "-o", out, "--audit-db", db)
+    assert r.returncode == 1
+    assert "is not a secret input" in r.stderr
+    assert slack.messages() == []
+    for text in (r.stdout, r.stderr, out.read_text()):
+        assert "Tok3n-S3cr3t-XYZZY" not in text
+    with sqlite3.connect(db) as con:
+        assert "Tok3n-S3cr3t-XYZZY" not in json.dumps(con.execute("select * from calls").fetchall())
+
+
+def test_only_string_parameters_can_be_secret(tmp_path, aws, slack):
+    nb = make_notebook(tmp_path / "p.ipynb", ["pin"], params='pin: #{ type: "int", secret: true }')
+    r = runbook("run", nb, "-p", "pin=987654", "-o", tmp_path / "o.ipynb")
+    assert r.returncode == 2
+    assert "parameter `pin`: only string parameters can be secret" in r.stderr
+    assert "987654" not in r.stderr
+
+
+# --- papermill and secrets ------------------------------------------------------------------
+
+SECRET_NB_PARAMS = 'token: #{ type: "string", secret: true }'
+
+
+def papermill(nb, out, *args, env=None):
+    return subprocess.run([sys.executable, "-m", "papermill", str(nb), str(out), "-k", "runbook", *args],
+                          capture_output=True, text=True, env=env or os.environ.copy(), timeout=180)
+
+
+def test_papermill_secret_values_are_refused_and_the_environment_is_the_way(tmp_path, aws, slack):
+    nb = make_notebook(tmp_path / "s.ipynb", ["print(token); reveal(token).len()"], params=SECRET_NB_PARAMS)
+    r = papermill(nb, tmp_path / "o1.ipynb", "-p", "token", "TOPSECRET-PM")
+    assert r.returncode != 0
+    assert "`token` is a secret parameter, but its value was written into the notebook" in r.stderr
+    assert "RUNBOOK_SECRET_TOKEN" in r.stderr
+    # Without -p, the kernel reads RUNBOOK_SECRET_TOKEN; the value is never in the notebook.
+    out = tmp_path / "o2.ipynb"
+    r = papermill(nb, out, env=dict(os.environ, RUNBOOK_SECRET_TOKEN="TOPSECRET-ENV"))
+    assert r.returncode == 0, r.stderr
+    saved = out.read_text()
+    assert "TOPSECRET-ENV" not in saved
+    cell = nbformat.read(str(out), as_version=4).cells[-1]
+    assert [o.get("text") for o in cell.outputs if o.output_type == "stream"] == ["********\n"]
+    assert [o.data["text/plain"] for o in cell.outputs if o.output_type == "execute_result"] == ["13"]
+
+
+def test_a_missing_secret_parameter_says_how_to_pass_it_safely(tmp_path, aws, slack):
+    nb = make_notebook(tmp_path / "s.ipynb", ["token"], params=SECRET_NB_PARAMS)
+    r = papermill(nb, tmp_path / "o.ipynb")
+    assert r.returncode != 0
+    assert "required secret parameter `token` has no value. Set the environment variable RUNBOOK_SECRET_TOKEN" in r.stderr
+
+
+# --- parameter values are data --------------------------------------------------------------
+
+def test_parse_json_only_parses_json(tmp_path, aws, slack):
+    nb = make_notebook(tmp_path / "pj.ipynb", ["let t = parse_json(tags_json); t"], params='tags_json: #{ type: "string" }')
+    hostile = '{"team": iam::create_user({"user_name": "pwned"}).user_name}'
+    r = runbook("run", nb, "-p", f"tags_json={hostile}", "-o", tmp_path / "o.ipynb")
+    assert r.returncode == 1
+    assert "parse_json: not valid JSON" in r.stderr
+    assert users(aws) == []
+    r = runbook("run", nb, "-p", 'tags_json={"team": "sre", "n": [1, 2]}', "--json", "-o", tmp_path / "o.ipynb")
+    assert r.returncode == 0, r.stderr
+    result = nbformat.read(str(tmp_path / "o.ipynb"), as_version=4).cells[-1].outputs[0]
+    assert result.data["application/json"] == {"team": "sre", "n": [1, 2]}
+
+
+# --- dry runs and declarations cannot act -----------------------------------------------------
+
+def test_a_dry_run_cannot_be_switched_off_from_a_cell(tmp_path, aws, slack):
+    nb = make_notebook(tmp_path / "off.ipynb", [
+        "%%plan off",
+        '%%action aws.iam.create_user\nuser_name: "after_plan_off"',
+    ])
+    r = runbook("run", nb, "--dry-run", "-o", tmp_path / "o.ipynb")
+    assert r.returncode == 1
+    assert "PlanError: this is a dry run (runbook run --dry-run): plan mode cannot be switched off" in r.stderr
+    nb = make_notebook(tmp_path / "clear.ipynb", ['%%action aws.iam.create_user\nuser_name: "x"', "%%plan clear"])
+    r = runbook("run", nb, "--dry-run", "-o", tmp_path / "o.ipynb")
+    assert r.returncode == 1 and "its plan cleared" in r.stderr
+    assert users(aws) == []
+
+
+def test_parameter_declarations_cannot_call_actions(tmp_path, aws, slack, kernel):
+    decl = 'x: #{ type: "string", value: iam::create_user(#{ user_name: "from_decl" }).user_name }'
+    nb = make_notebook(tmp_path / "d.ipynb", ["x"], params=decl)
+    for extra in ([], ["--dry-run"]):
+        r = runbook("run", nb, *extra, "-o", tmp_path / "o.ipynb")
+        assert r.returncode == 2, r.stderr
+        assert "actions cannot be called from a %%parameters cell" in r.stderr
+    reply, _ = run(kernel, "%%parameters\n" + decl)
+    assert reply["status"] == "error" and "actions cannot be called from a %%parameters cell" in reply["evalue"]
+    assert users(aws) == []
+    assert slack.requests == []
+    # Calls work again after the declaration failed.
+    assert run(kernel, 'iam::create_user(#{ user_name: "later" })')[0]["status"] == "ok"
+    assert users(aws) == ["later"]
+
+
+# --- @for_each reports exactly what happened -------------------------------------------------
+
+def attached(aws, user):
+    return sorted(p["PolicyName"] for p in aws.iam().list_attached_user_policies(UserName=user)["AttachedPolicies"])
+
+
+def test_concurrent_for_each_failure_reports_what_really_happened(kernel, aws):
+    aws.iam().create_user(UserName="cy")
+    items = ["ReadOnlyAccess", "NoSuchOne", "IAMUserChangePassword", "AmazonS3ReadOnlyAccess"]
+    reply, _ = run(kernel, "%%action aws.iam.attach_user_policy -> att\n"
+                           f"@for_each: {json.dumps(items)}\n@item_input: policy\n@concurrency: 2\nuser_name: \"cy\"")
+    assert reply["status"] == "error"
+    m = re.search(r"failed for NoSuchOne: .*; succeeded for: \[(.*)\]; not run: \[(.*)\]$", reply["evalue"])
+    assert m, reply["evalue"]
+    succeeded = [s for s in m.group(1).split(", ") if s]
+    not_run = [s for s in m.group(2).split(", ") if s]
+    assert sorted(succeeded) == attached(aws, "cy")
+    assert "ReadOnlyAccess" in succeeded and "NoSuchOne" not in succeeded
+    assert sorted(succeeded + not_run + ["NoSuchOne"]) == sorted(items)
+
+
+def test_for_each_items_must_be_distinct(kernel, aws):
+    reply, _ = run(kernel, '%%action aws.iam.create_user\n@for_each: ["u1", "u1", "u2"]\n@item_input: user_name')
+    assert reply["status"] == "error"
+    assert "@for_each items must be distinct (results are keyed by item), but `u1` appears more than once" in reply["evalue"]
+    assert users(aws) == []
