@@ -247,13 +247,15 @@ impl Log {
                     "SELECT id, run_id, started_at, ended_at, os_user, caller_arn, notebook_path, notebook_hash,
                             parameters, action, mode, mutates, inputs, status, error_code, error, duration_ms
                      FROM calls
-                     WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR os_user = ?2)
-                       AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR started_at >= ?4)
+                     WHERE (?1 IS NULL OR substr(run_id, 1, length(?1)) = ?1) AND (?2 IS NULL OR os_user = ?2)
+                       AND (?3 IS NULL OR action = ?3 OR substr(action, -length(?3) - 1) = '.' || ?3)
+                       AND (?4 IS NULL OR started_at >= ?4)
+                       AND (?5 IS NULL OR json_extract(inputs, '$.user_name') = ?5)
                      ORDER BY started_at, rowid",
                 )
                 .map_err(read)?;
             let rows = stmt
-                .query_map(params![filter.run, filter.user, filter.action, filter.since], |r| {
+                .query_map(params![filter.run, filter.user, filter.action, filter.since, filter.target], |r| {
                     let json = |i: usize| -> rusqlite::Result<Value> {
                         let text: String = r.get(i)?;
                         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -344,8 +346,13 @@ impl Observer for Log {
 /// Which records `runbook audit` shows.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// A run id, or its first characters (as the table shows them).
     pub run: Option<String>,
+    /// The OS user who ran the call.
     pub user: Option<String>,
+    /// The IAM user a call acted on (its `user_name` input).
+    pub target: Option<String>,
+    /// A full action name, or its last part (`create_user`).
     pub action: Option<String>,
     /// RFC 3339 time; records that started at or after it.
     pub since: Option<String>,
@@ -499,6 +506,42 @@ mod tests {
         assert_eq!(
             by(Filter {
                 since: Some("2999-01-01T00:00:00Z".into()),
+                ..Default::default()
+            }),
+            0
+        );
+        // The table shows run ids shortened; a prefix selects the run.
+        assert_eq!(
+            by(Filter {
+                run: Some(r2.run_id[..8].to_string()),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            by(Filter {
+                action: Some("create_user".into()),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            by(Filter {
+                action: Some("user".into()),
+                ..Default::default()
+            }),
+            0
+        );
+        assert_eq!(
+            by(Filter {
+                target: Some("alice".into()),
+                ..Default::default()
+            }),
+            2
+        );
+        assert_eq!(
+            by(Filter {
+                target: Some("bob".into()),
                 ..Default::default()
             }),
             0

@@ -57,10 +57,13 @@ enum Command {
         /// Only this run.
         #[arg(long)]
         run: Option<String>,
-        /// Only calls made by this OS user.
+        /// Only calls made by this OS user (who ran the runbook).
         #[arg(long)]
         user: Option<String>,
-        /// Only this action.
+        /// Only calls that acted on this IAM user (their `user_name` input).
+        #[arg(long, value_name = "IAM_USER")]
+        target: Option<String>,
+        /// Only this action (full name, or its last part: create_user).
         #[arg(long)]
         action: Option<String>,
         /// Only calls since this time (RFC 3339, a date, or e.g. 2h, 3d).
@@ -140,6 +143,7 @@ fn main() -> anyhow::Result<()> {
         Command::Audit {
             run,
             user,
+            target,
             action,
             since,
             json,
@@ -150,9 +154,17 @@ fn main() -> anyhow::Result<()> {
                 Some(p) => p,
                 None => audit::Log::default_path()?,
             };
+            // Reading must not create an empty log where a path was mistyped.
+            if !path.exists() {
+                anyhow::bail!(
+                    "no audit log at {}: nothing has been recorded there (set RUNBOOK_AUDIT_DB or --audit-db to the log your runs write)",
+                    path.display()
+                );
+            }
             let records = audit::Log::new(path).query(&audit::Filter {
                 run,
                 user,
+                target,
                 action,
                 since,
             })?;
@@ -241,13 +253,17 @@ fn parse_since(text: &str) -> anyhow::Result<String> {
         format!("--since {text}: use RFC 3339, YYYY-MM-DD, or a duration like 30m, 2h, 3d")
     })?;
     let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86400),
         _ => anyhow::bail!("--since {text}: use RFC 3339, YYYY-MM-DD, or a duration like 30m, 2h, 3d"),
-    };
-    Ok((Utc::now() - chrono::Duration::seconds(secs)).to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+    .with_context(|| format!("--since {text} reaches too far back"))?;
+    let ago = chrono::Duration::try_seconds(secs)
+        .and_then(|d| Utc::now().checked_sub_signed(d))
+        .with_context(|| format!("--since {text} reaches too far back"))?;
+    Ok(ago.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
 fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {

@@ -70,7 +70,11 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     mutates: true,
-    permissions: &["iam:CreateLoginProfile", "iam:GetAccountPasswordPolicy"],
+    permissions: &[
+        "iam:CreateLoginProfile",
+        "iam:GetAccountPasswordPolicy",
+        "iam:GetLoginProfile (when one exists, and in plans)",
+    ],
 };
 
 #[async_trait::async_trait]
@@ -98,12 +102,19 @@ impl Action for CreateLoginProfile {
         let out = match created {
             Ok(out) => out,
             Err(e) if is_existing(&e) && !inputs.bool("fail_if_exists").unwrap_or(false) => {
-                // The existing password is kept and cannot be read back.
+                // The existing password is kept and cannot be read back; the rest is the current state.
+                let current = iam
+                    .get_login_profile()
+                    .user_name(user)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("GetLoginProfile", e))?;
+                let profile = current.login_profile();
                 return Ok(json!({
                     "user_name": user,
                     "password": null,
-                    "password_reset_required": null,
-                    "create_date": null,
+                    "password_reset_required": profile.map(|p| p.password_reset_required()),
+                    "create_date": profile.map(|p| p.create_date().to_string()),
                     "changed": false,
                 }));
             }

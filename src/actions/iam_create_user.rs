@@ -79,7 +79,11 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     mutates: true,
-    permissions: &["iam:CreateUser", "iam:TagUser (with tags)"],
+    permissions: &[
+        "iam:CreateUser",
+        "iam:TagUser (with tags)",
+        "iam:GetUser (when the user exists, and in plans)",
+    ],
 };
 
 #[async_trait::async_trait]

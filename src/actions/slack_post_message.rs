@@ -50,6 +50,11 @@ static SPEC: ActionSpec = ActionSpec {
             doc: "the text sent",
             secret: false,
         },
+        OutputField {
+            name: "changed",
+            doc: "always true: a message was posted",
+            secret: false,
+        },
     ],
     mutates: true,
     permissions: &["Slack bot scope chat:write"],
@@ -115,6 +120,7 @@ impl Action for PostMessage {
                 "channel": reply["channel"].as_str().unwrap_or_default(),
                 "ts": reply["ts"].as_str().unwrap_or_default(),
                 "text": text,
+                "changed": true,
             }));
         }
     }

@@ -76,8 +76,20 @@ pub enum Secrets {
     Mask,
 }
 
-/// Rhai → JSON. Values JSON cannot hold (functions, custom types) become their text.
+/// How deep a value may nest before the rest is cut: deeper JSON is unreadable for
+/// many tools (Python's json gives up near 1000 levels) and walking it risks the stack.
+pub const MAX_DEPTH: usize = 100;
+
+/// Rhai → JSON. Values JSON cannot hold (functions, custom types) become their text;
+/// anything nested deeper than [`MAX_DEPTH`] becomes a note saying so.
 pub fn to_json(value: &Dynamic, secrets: Secrets) -> Value {
+    to_json_at(value, secrets, 0)
+}
+
+fn to_json_at(value: &Dynamic, secrets: Secrets, depth: usize) -> Value {
+    if depth > MAX_DEPTH {
+        return Value::String(format!("… (nested more than {MAX_DEPTH} levels deep)"));
+    }
     if value.is_unit() {
         return Value::Null;
     }
@@ -111,7 +123,7 @@ pub fn to_json(value: &Dynamic, secrets: Secrets) -> Value {
             array
                 .iter()
                 .flat_map(|a| a.iter())
-                .map(|v| to_json(v, secrets))
+                .map(|v| to_json_at(v, secrets, depth + 1))
                 .collect(),
         );
     }
@@ -119,7 +131,7 @@ pub fn to_json(value: &Dynamic, secrets: Secrets) -> Value {
         let mut out = Map::new();
         if let Some(map) = value.read_lock::<RhaiMap>() {
             for (k, v) in map.iter() {
-                out.insert(k.to_string(), to_json(v, secrets));
+                out.insert(k.to_string(), to_json_at(v, secrets, depth + 1));
             }
         }
         return Value::Object(out);

@@ -123,6 +123,7 @@ impl Dispatcher {
             .run(|done| Job::Execute {
                 code: req.code.clone(),
                 allow_stdin: req.allow_stdin,
+                silent: req.silent,
                 parent: Box::new(msg.clone()),
                 done,
             })

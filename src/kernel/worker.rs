@@ -17,6 +17,8 @@ pub enum Job {
     Execute {
         code: String,
         allow_stdin: bool,
+        /// `silent` requests publish nothing on iopub (the spec's "as quietly as possible").
+        silent: bool,
         parent: Box<Message>,
         done: oneshot::Sender<Executed>,
     },
@@ -36,6 +38,9 @@ pub enum Job {
         done: oneshot::Sender<Completeness>,
     },
 }
+
+/// Stack size of the interpreter thread (reserved, not committed, until used).
+pub const INTERPRETER_STACK: usize = 512 * 1024 * 1024;
 
 /// A cell's outcome and what it asked the frontend's pager to show.
 pub struct Executed {
@@ -66,12 +71,16 @@ impl Worker {
         let flag = interrupt.clone();
         std::thread::Builder::new()
             .name("interpreter".into())
+            // Deeply nested values are walked recursively (by Rhai and by us); a
+            // generous stack keeps a runaway cell from aborting the kernel.
+            .stack_size(INTERPRETER_STACK)
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
                     match job {
                         Job::Execute {
                             code,
                             allow_stdin,
+                            silent,
                             parent,
                             done,
                         } => {
@@ -80,6 +89,7 @@ impl Worker {
                                 parent: *parent,
                                 stdin: stdin.clone(),
                                 allow_stdin,
+                                silent,
                                 interrupt: flag.clone(),
                                 pages: std::sync::Mutex::default(),
                             });
@@ -130,6 +140,7 @@ struct KernelOutput {
     parent: Message,
     stdin: StdinBridge,
     allow_stdin: bool,
+    silent: bool,
     interrupt: Arc<AtomicBool>,
     /// Pager text, sent as `page` payloads in the execute_reply.
     pages: std::sync::Mutex<Vec<MimeBundle>>,
@@ -137,6 +148,9 @@ struct KernelOutput {
 
 impl Output for KernelOutput {
     fn stream(&self, name: StreamName, text: &str) {
+        if self.silent {
+            return;
+        }
         self.iopub.send(
             self.parent
                 .child("stream", json!({ "name": name.as_str(), "text": text })),
@@ -144,6 +158,9 @@ impl Output for KernelOutput {
     }
 
     fn display(&self, data: MimeBundle) {
+        if self.silent {
+            return;
+        }
         self.iopub.send(self.parent.child(
             "display_data",
             json!({ "data": data, "metadata": {}, "transient": {} }),
@@ -151,6 +168,9 @@ impl Output for KernelOutput {
     }
 
     fn clear_output(&self, wait: bool) {
+        if self.silent {
+            return;
+        }
         self.iopub
             .send(self.parent.child("clear_output", json!({ "wait": wait })));
     }

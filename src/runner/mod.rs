@@ -139,6 +139,25 @@ pub fn output_path(opts: &Options) -> PathBuf {
     opts.notebook.with_file_name(format!("{stem}.{suffix}.ipynb"))
 }
 
+/// Finds out before anything runs whether the output notebook can be written, so a
+/// bad `-o` does not surface only after every change was made.
+fn check_writable(output: &std::path::Path) -> Result<(), String> {
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let probe = dir.join(format!(".runbook-write-check-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::File::create(&probe)
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            format!(
+                "cannot write the output notebook {}: {e} (directory {}); pick another path with -o. Nothing was run",
+                output.display(),
+                dir.display()
+            )
+        })
+}
+
 /// Runs the notebook. `interrupted` is set by the caller's Ctrl-C handler.
 pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunError> {
     let began = Instant::now();
@@ -170,6 +189,7 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
         None => Default::default(),
     };
     let values = params::resolve(&declared, raw).map_err(RunError::Usage)?;
+    check_writable(&output_path(opts)).map_err(RunError::Usage)?;
     let secret = |name: &str| declared.get(name).is_some_and(|p| p.secret);
     let masked_values: Map<String, Value> = values
         .iter()

@@ -27,7 +27,7 @@ def test_a_run_is_recorded_call_by_call(tmp_path, aws, slack):
         ("aws.iam.create_user", "changed", "apply"),
         ("aws.iam.create_login_profile", "changed", "apply"),
         ("aws.iam.attach_user_policy", "changed", "apply"),
-        ("slack.post_message", "ok", "apply"),
+        ("slack.post_message", "changed", "apply"),
     ]
     first, create = records[0], records[1]
     assert first["caller_arn"] == CALLER_ARN  # learned from this very call
@@ -130,3 +130,32 @@ def test_an_unwritable_audit_log_stops_actions_but_not_the_kernel(aws, slack):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_audit_filters_by_target_user_short_run_id_and_short_action(tmp_path, aws, slack):
+    db = tmp_path / "audit.sqlite3"
+    r = runbook("run", SEED, "-p", "user_name=alice", "--json", "-o", tmp_path / "a.ipynb", "--audit-db", db)
+    assert r.returncode == 0, r.stderr
+    run_id = json.loads(r.stdout)["run_id"]
+    assert runbook("run", SEED, "-p", "user_name=bob", "-o", tmp_path / "b.ipynb", "--audit-db", db).returncode == 0
+
+    def query(*args):
+        r = runbook("audit", "--json", "--audit-db", db, *args)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    about_alice = query("--target", "alice")
+    assert {x["run_id"] for x in about_alice} == {run_id}
+    assert [x["action"] for x in about_alice] == [
+        "aws.iam.create_user", "aws.iam.create_login_profile", "aws.iam.attach_user_policy"]
+    assert [x["action"] for x in query("--run", run_id[:8], "--action", "create_user")] == ["aws.iam.create_user"]
+
+
+def test_reading_a_missing_audit_log_is_an_error_and_creates_nothing(tmp_path):
+    missing = tmp_path / "nowhere" / "audit.sqlite3"
+    r = runbook("audit", "--audit-db", missing)
+    assert r.returncode == 1
+    assert f"no audit log at {missing}" in r.stderr
+    assert not missing.parent.exists()
+    r = runbook("audit", "--since", "99999999999d")
+    assert r.returncode == 1 and "--since 99999999999d reaches too far back" in r.stderr

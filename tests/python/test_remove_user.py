@@ -49,7 +49,7 @@ def test_rerun_on_a_removed_user_is_a_no_op(tmp_path, aws, slack):
     assert r.returncode == 0, r.stderr
     cells = {c["action"]: c for c in json.loads(r.stdout)["cells"]}
     assert cells["aws.iam.remove_user"]["changed"] is False
-    assert slack.messages()[-1]["text"] == f"IAM user oscar deleted by {CALLER_ARN}: nothing was left to remove."
+    assert slack.messages()[-1]["text"] == f"IAM user oscar was not found by {CALLER_ARN}: nothing was left to remove."
     records = audit(json.loads(r.stdout)["run_id"], "--action", "aws.iam.remove_user")
     assert [x["status"] for x in records] == ["unchanged"]
 

@@ -160,3 +160,10 @@ def test_secret_parameters_are_masked_in_the_output_notebook(tmp_path, aws, slac
     assert "hunter2-very-secret" not in text and "hunter2-very-secret" not in r.stdout + r.stderr
     assert list(results(nbformat.read(str(out), as_version=4)).values()) == [str(len("hunter2-very-secret"))]
     assert json.loads(r.stdout)["parameters"] == {"token": "********"}
+
+
+def test_an_unwritable_output_path_exits_2_before_anything_runs(tmp_path, aws, slack):
+    r = runbook("run", SEED, "-p", "user_name=alice", "-o", tmp_path / "no" / "such" / "out.ipynb")
+    assert r.returncode == 2
+    assert "cannot write the output notebook" in r.stderr and "Nothing was run" in r.stderr
+    assert aws.iam().list_users()["Users"] == []

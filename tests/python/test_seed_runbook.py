@@ -121,3 +121,14 @@ def test_injected_cell_is_a_values_cell_after_parameters(tmp_path, aws, slack):
     assert injected.source.splitlines()[0] == "%%values"
     assert 'user_name: "frank"' in injected.source
     nbformat.validate(nb)
+
+
+def test_help_notebook_shows_defaults_and_required(tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(SEED)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "  user_name: string (default (required))" in r.stdout
+    assert '  policy: string (default "IAMUserChangePassword")' in r.stdout
+    assert '  slack_channel: string (default "#devops")' in r.stdout

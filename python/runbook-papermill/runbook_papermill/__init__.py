@@ -51,7 +51,8 @@ class RunbookTranslator(Translator):
                 continue
             name, spec = m.groups()
             ty = re.search(r'type\s*:\s*"([^"]*)"', spec)
-            default = re.search(r'default\s*:\s*("(?:[^"\\]|\\.)*"|[^,}]+)', spec)
+            # The default is written `value:` (`default` is a Rhai keyword) or `"default":`.
+            default = re.search(r'(?<![\w"])"?(?:value|default)"?\s*:\s*("(?:[^"\\]|\\.)*"|[^,}]+)', spec)
             desc = re.search(r'description\s*:\s*"((?:[^"\\]|\\.)*)"', spec)
             params.append(
                 Parameter(
