@@ -3,6 +3,7 @@ happened, as checked from outside (boto3 against the emulator, the recorded Slac
 requests). Started by scripts/demo."""
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,9 @@ def main():
     out_dir = ROOT / "demo-output"
     out_dir.mkdir(exist_ok=True)
     out = out_dir / "create_iam_user.out.ipynb"
+    # The emulator's calls go to the demo's own audit log, not to yours.
+    audit_db = out_dir / "audit.sqlite3"
+    os.environ["RUNBOOK_AUDIT_DB"] = str(audit_db)
     try:
         import nbformat
         import papermill as pm
@@ -70,7 +74,17 @@ def main():
             print(f"  {m['channel']}: {m['text']}")
         if not slack.messages():
             print("  (none)")
-        print(f"\nOutput notebook: {out.relative_to(ROOT)} (no outputs hold the password: it is masked)")
+        saved = out.read_text()
+        try:
+            password = moto.password_of(user)
+        except AssertionError:  # no login profile was created
+            password = None
+        if password and password in saved:
+            print(f"\nOutput notebook: {out.relative_to(ROOT)} -- WARNING: it contains the generated password")
+            return 1
+        checked = "checked: the generated password is not in it" if password else "no password was generated"
+        print(f"\nOutput notebook: {out.relative_to(ROOT)} ({checked})")
+        print(f"Audit log of this demo: runbook audit --audit-db {audit_db.relative_to(ROOT)}")
         if failed:
             print(f"\nThe run FAILED at a cell: {failed.ename}: {failed.evalue}")
             return 1
@@ -79,6 +93,7 @@ def main():
     finally:
         moto.stop()
         slack.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -95,6 +95,8 @@ pub struct CallStart {
     /// Inputs with secrets masked.
     pub inputs: Value,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// The `@once` key of the cell that made the call, if it has one.
+    pub once_key: Option<String>,
 }
 
 /// How a call ended.
@@ -133,6 +135,11 @@ pub struct CallEnd {
 pub trait Observer: Send + Sync {
     fn started(&self, call: &CallStart) -> Result<(), AuditError>;
     fn finished(&self, call: &CallStart, end: &CallEnd) -> Result<(), AuditError>;
+    /// When `action` last succeeded for real with this `@once` key, if it has: the
+    /// start time and run id. Observers that keep no history know nothing.
+    fn done_once(&self, _action: &str, _key: &str) -> Result<Option<(String, String)>, AuditError> {
+        Ok(None)
+    }
 }
 
 /// The SQLite audit log, opened on first use.
@@ -163,6 +170,7 @@ CREATE TABLE IF NOT EXISTS calls (
     error         TEXT,
     duration_ms   INTEGER
 );
+-- once_key is added below for logs written before @once existed.
 CREATE INDEX IF NOT EXISTS calls_run ON calls(run_id);
 CREATE INDEX IF NOT EXISTS calls_started ON calls(started_at);
 ";
@@ -232,6 +240,18 @@ impl Log {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        let has_once: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('calls') WHERE name = 'once_key'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(err)?
+            > 0;
+        if !has_once {
+            conn.execute_batch("ALTER TABLE calls ADD COLUMN once_key TEXT")
+                .map_err(err)?;
+        }
         Ok(conn)
     }
 
@@ -295,8 +315,8 @@ impl Observer for Log {
         self.with_conn(|conn| {
             conn.execute(
                 "INSERT INTO calls (id, run_id, started_at, os_user, caller_arn, notebook_path, notebook_hash,
-                                    parameters, action, mode, mutates, inputs, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'started')",
+                                    parameters, action, mode, mutates, inputs, status, once_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'started', ?13)",
                 params![
                     call.call_id,
                     call.run.run_id,
@@ -310,6 +330,7 @@ impl Observer for Log {
                     call.mode,
                     call.mutates,
                     call.inputs.to_string(),
+                    call.once_key,
                 ],
             )
             .map(|_| ())
@@ -339,6 +360,28 @@ impl Observer for Log {
             )
             .map(|_| ())
             .map_err(write)
+        })
+    }
+
+    fn done_once(&self, action: &str, key: &str) -> Result<Option<(String, String)>, AuditError> {
+        let read = |source| AuditError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        self.with_conn(|conn| {
+            conn.query_row(
+                "SELECT started_at, run_id FROM calls
+                 WHERE action = ?1 AND once_key = ?2 AND mode = 'apply'
+                   AND status IN ('ok', 'changed', 'unchanged')
+                 ORDER BY started_at DESC LIMIT 1",
+                params![action, key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(read(e)),
+            })
         })
     }
 }
@@ -439,6 +482,7 @@ mod tests {
             mutates: true,
             inputs: json!({"user_name": "alice"}),
             started_at: chrono::Utc::now(),
+            once_key: None,
         }
     }
 

@@ -47,6 +47,8 @@ pub struct Executor {
     /// While set, every call is refused with this reason (e.g. while parameters are
     /// declared: declarations are data, they must not act).
     blocked: Mutex<Option<&'static str>>,
+    /// The `@once` key of the cell whose calls are being made.
+    once_key: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -77,6 +79,7 @@ impl Executor {
             plan_locked: AtomicBool::new(false),
             plan: Mutex::new(Vec::new()),
             blocked: Mutex::new(None),
+            once_key: Mutex::new(None),
         })
     }
 
@@ -116,6 +119,29 @@ impl Executor {
 
     pub fn plan_locked(&self) -> bool {
         self.plan_locked.load(Ordering::SeqCst)
+    }
+
+    /// When `action` already succeeded for real with this `@once` key (per the audit
+    /// log): `(started_at, run_id)` of that call.
+    pub fn done_once(&self, action: &str, key: &str) -> Result<Option<(String, String)>, ActionError> {
+        for o in &self.observers {
+            let found = o.done_once(action, key).map_err(|source| ActionError::Audit {
+                action: action.into(),
+                source,
+            })?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records `key` as the `@once` key of every call `f` makes.
+    pub fn with_once_key<T>(&self, key: String, f: impl FnOnce() -> T) -> T {
+        *lock(&self.once_key) = Some(key);
+        let out = f();
+        *lock(&self.once_key) = None;
+        out
     }
 
     /// Refuses every call while `f` runs, saying `reason`.
@@ -290,6 +316,7 @@ impl Executor {
             mutates: spec.mutates,
             inputs: masked_inputs(spec, &inputs),
             started_at: chrono::Utc::now(),
+            once_key: lock(&self.once_key).clone(),
         };
         for o in &self.observers {
             o.started(&start).map_err(|source| ActionError::Audit {

@@ -10,6 +10,8 @@
 //! @item_input: policy                 scalar items go to this input (map items fill inputs by key)
 //! @concurrency: 4                     run up to 4 items at once (default 1, in order)
 //! @continue_on_error                  record a failure in the output and carry on
+//! @once: new_user.user_id             skip if the audit log shows this call already
+//!                                     succeeded with this key (notifications on re-runs)
 //! user_name: user_name
 //! ```
 
@@ -28,6 +30,7 @@ const OPTIONS: &[&str] = &[
     "@item_input",
     "@concurrency",
     "@continue_on_error",
+    "@once",
 ];
 const MAX_CONCURRENCY: i64 = 16;
 
@@ -38,6 +41,7 @@ struct Options<'a> {
     item_input: Option<String>,
     concurrency: Option<&'a Entry>,
     continue_on_error: Option<&'a Entry>,
+    once: Option<&'a Entry>,
 }
 
 /// What happened in an action cell, for run summaries.
@@ -129,6 +133,32 @@ impl RhaiInterpreter {
                 }
             }
         }
+        let once_key = match options.once {
+            Some(e) => {
+                let key = self.eval_entry(code, e)?;
+                let key = match values::to_json(&key, Secrets::Mask) {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                let done = self.executor.done_once(action, &key).map_err(action_failure)?;
+                if let Some((when, run)) = done {
+                    self.report.skipped = true;
+                    let value = values::to_dynamic(
+                        &json!({
+                            "skipped": true,
+                            "reason": format!("@once {key}: already done at {when} (run {run})"),
+                        }),
+                        &[],
+                    );
+                    if let Some(name) = output {
+                        self.scope.set_or_push(name, value.clone());
+                    }
+                    return Ok(Some(value));
+                }
+                Some(key)
+            }
+            None => None,
+        };
         let continue_on_error = match options.continue_on_error {
             Some(e) => self.eval_entry(code, e)?.as_bool().map_err(|_| {
                 failure(
@@ -141,7 +171,13 @@ impl RhaiInterpreter {
         let value = match options.for_each {
             None => {
                 let inputs = self.eval_inputs(code, &inputs)?;
-                match self.executor.call(action, inputs, &self.shared.interrupt) {
+                let interrupt = self.shared.interrupt.clone();
+                let call = || self.executor.call(action, inputs, &interrupt);
+                let result = match once_key {
+                    Some(key) => self.executor.with_once_key(key, call),
+                    None => call(),
+                };
+                match result {
                     Ok(out) => {
                         self.note_result(&out);
                         engine::output_to_dynamic(&self.executor, action, &out)
@@ -333,6 +369,7 @@ fn split_options(entries: &[Entry]) -> Result<(Options<'_>, Vec<&Entry>), CellFa
             "@item_input" => options.item_input = Some(e.text.trim().to_string()),
             "@concurrency" => options.concurrency = Some(e),
             "@continue_on_error" => options.continue_on_error = Some(e),
+            "@once" => options.once = Some(e),
             other if other.starts_with('@') => {
                 return Err(failure(
                     "CellSyntaxError",
@@ -350,6 +387,12 @@ fn split_options(entries: &[Entry]) -> Result<(Options<'_>, Vec<&Entry>), CellFa
         return Err(failure(
             "CellSyntaxError",
             "@item_input and @concurrency only apply with @for_each",
+        ));
+    }
+    if options.for_each.is_some() && options.once.is_some() {
+        return Err(failure(
+            "CellSyntaxError",
+            "@once cannot be combined with @for_each (one key stands for one call)",
         ));
     }
     Ok((options, inputs))

@@ -185,9 +185,25 @@ pub fn help_for(ctx: &Context, word: &str) -> Option<String> {
     Some(text)
 }
 
-pub fn is_complete(engine: &Engine, code: &str) -> Completeness {
+pub fn is_complete(engine: &Engine, executor: &Executor, code: &str) -> Completeness {
     if matches!(super::cell::parse(code), Ok(super::cell::Cell::Help { .. })) {
         return Completeness::Complete;
+    }
+    // One-line magics that need no body run on Enter: `%%plan …`, and an action cell
+    // whose action has no required inputs (`%%action aws.sts.get_caller_identity -> c`).
+    if code.trim().lines().count() == 1 {
+        let words: Vec<&str> = code.split_whitespace().collect();
+        match words.as_slice() {
+            ["%%plan", ..] => return Completeness::Complete,
+            ["%%action", name, ..]
+                if executor
+                    .spec(name)
+                    .is_some_and(|s| s.inputs.iter().all(|i| !i.required)) =>
+            {
+                return Completeness::Complete;
+            }
+            _ => {}
+        }
     }
     if code.trim_start().starts_with("%%") {
         // A magic cell ends with an empty line, as IPython's cell magics do.

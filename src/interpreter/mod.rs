@@ -329,7 +329,7 @@ impl Interpreter for RhaiInterpreter {
     }
 
     fn is_complete(&mut self, code: &str) -> Completeness {
-        complete::is_complete(&self.engine, code)
+        complete::is_complete(&self.engine, &self.executor, code)
     }
 
     fn interrupt_flag(&self) -> Arc<AtomicBool> {

@@ -227,3 +227,35 @@ fn help_cells_page_docs_for_actions_functions_and_variables() {
     assert!(!events[0].1.contains("hunter2"));
     assert_eq!(i.is_complete("who?"), Completeness::Complete);
 }
+
+#[test]
+fn one_line_magics_without_a_body_are_complete() {
+    let mut i = interp();
+    assert_eq!(i.is_complete("%%plan"), Completeness::Complete);
+    assert_eq!(i.is_complete("%%plan on"), Completeness::Complete);
+    assert_eq!(
+        i.is_complete("%%action aws.sts.get_caller_identity -> caller"),
+        Completeness::Complete
+    );
+    // An action with required inputs waits for them (and an empty line).
+    assert!(matches!(
+        i.is_complete("%%action aws.iam.create_user -> u"),
+        Completeness::Incomplete { .. }
+    ));
+    assert_eq!(
+        i.is_complete("%%action aws.iam.create_user -> u\nuser_name: \"a\"\n"),
+        Completeness::Complete
+    );
+}
+
+#[test]
+fn deeply_nested_values_are_cut_when_shown() {
+    let mut i = interp();
+    let (o, _) = run(&mut i, "let a = []; for n in 0..300 { a = [a]; } a");
+    let Outcome::Ok { result: Some(data) } = o else {
+        panic!("{o:?}")
+    };
+    let text = serde_json::to_string(&data["application/json"]).unwrap();
+    assert!(text.contains("nested more than 100 levels deep"), "{text}");
+    assert!(text.matches('[').count() <= 102);
+}

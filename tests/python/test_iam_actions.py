@@ -3,6 +3,7 @@ transient-failure retries, and the least-privilege guard."""
 
 import json
 import os
+import re
 
 import pytest
 from jupyter_client.manager import start_new_kernel
@@ -302,6 +303,39 @@ def test_seed_rerun_changes_nothing_and_does_not_announce_twice(tmp_path, aws, s
     assert cells["slack.post_message"]["status"] == "skipped"
     assert len(slack.messages()) == 1
     assert json.dumps(aws.iam().get_user(UserName="uma")["User"], default=str) == before
+
+
+def test_seed_rerun_after_a_failed_announcement_announces(tmp_path, aws, slack):
+    slack.error = "channel_not_found"
+    r = runbook("run", SEED, "-p", "user_name=una", "-o", tmp_path / "1.ipynb")
+    assert r.returncode == 1 and "channel_not_found" in r.stderr
+    slack.error = None
+    slack.reset()  # the stand-in records the refused request too
+    r = runbook("run", SEED, "-p", "user_name=una", "--json", "-o", tmp_path / "2.ipynb")
+    assert r.returncode == 0, r.stderr
+    assert slack.messages()[-1]["text"] == f"New IAM user una added by {CALLER_ARN} with Access Policy IAMUserChangePassword"
+    # Done now: a third run is quiet.
+    r = runbook("run", SEED, "-p", "user_name=una", "--json", "-o", tmp_path / "3.ipynb")
+    cells = {c["action"]: c for c in json.loads(r.stdout)["cells"]}
+    assert cells["slack.post_message"]["status"] == "skipped"
+    assert len(slack.messages()) == 1
+
+
+def test_once_in_the_kernel_reports_when_it_was_done(aws, slack):
+    km, kc = start()
+    try:
+        cell = '%%action slack.post_message -> m\n@once: "release-42"\nchannel: "#ops"\ntext: "released 42"'
+        out, err = call(kc, cell)
+        assert err is None and out["changed"] is True
+        out, err = call(kc, cell)
+        assert err is None and out["skipped"] is True
+        assert re.fullmatch(r"@once release-42: already done at \S+ \(run [0-9a-f-]{36}\)", out["reason"]), out
+        assert [m["text"] for m in slack.messages()] == ["released 42"]
+        _, err = call(kc, '%%action slack.post_message\n@once: "k"\n@for_each: ["#a"]\n@item_input: channel\ntext: "x"')
+        assert err == "@once cannot be combined with @for_each (one key stands for one call)"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def test_update_permissions_runbook(tmp_path, aws, slack):

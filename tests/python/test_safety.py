@@ -189,3 +189,29 @@ def test_for_each_items_must_be_distinct(kernel, aws):
     assert reply["status"] == "error"
     assert "@for_each items must be distinct (results are keyed by item), but `u1` appears more than once" in reply["evalue"]
     assert users(aws) == []
+
+
+# --- the kernel survives what a cell builds ----------------------------------------------------
+
+def test_deeply_nested_values_do_not_kill_the_kernel(kernel):
+    reply, _ = run(kernel, "let a = []; for i in 0..20000 { a = [a]; } a.len()")
+    assert reply["status"] == "ok"
+    reply, res = run(kernel, "a")
+    assert reply["status"] == "ok"
+    assert "nested more than 100 levels deep" in json.dumps(res[0]["application/json"])
+    assert run(kernel, "40 + 2")[1][0]["text/plain"] == "42"
+
+
+def test_silent_execution_publishes_nothing(kernel):
+    msg_id = kernel.execute('print("loud"); display("shown"); 1', silent=True)
+    reply = kernel.get_shell_msg(timeout=30)
+    assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "ok"
+    published = []
+    while True:
+        msg = kernel.get_iopub_msg(timeout=10)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        published.append(msg["msg_type"])
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    assert published == ["status", "status"]
