@@ -127,9 +127,15 @@ fn spawn_parent_watch(worker: Arc<Worker>, shutdown: watch::Sender<bool>) {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let now = std::os::unix::process::parent_id();
             if now != parent {
-                tracing::warn!("the process that started this kernel ({parent}) has gone; shutting down");
                 worker.interrupt();
                 let _ = shutdown.send(true);
+                // Nobody may be reading our stderr any more, and a write to it can
+                // stall (a full pipe); whatever stalls, do not outlive the launcher.
+                std::thread::spawn(|| {
+                    std::thread::sleep(Duration::from_secs(5));
+                    std::process::exit(1);
+                });
+                tracing::warn!("the process that started this kernel ({parent}) has gone; shutting down");
                 return;
             }
         }

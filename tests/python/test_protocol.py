@@ -115,7 +115,8 @@ def test_shutdown_request_gets_its_reply_and_the_process_exits(kernel):
     assert km.provisioner.process.returncode == 0
 
 
-def test_kernel_exits_when_the_process_that_started_it_dies(tmp_path):
+@pytest.mark.parametrize("pipes", [False, True], ids=["inherited-stderr", "stderr-pipe-left-dangling"])
+def test_kernel_exits_when_the_process_that_started_it_dies(tmp_path, pipes):
     import subprocess
     import sys
     from jupyter_client.connect import write_connection_file
@@ -127,10 +128,11 @@ def test_kernel_exits_when_the_process_that_started_it_dies(tmp_path):
         sys.executable, "-c",
         "import os, subprocess, sys, time\n"
         "p = subprocess.Popen([sys.argv[1], 'kernel', '--connection-file', sys.argv[2]],"
-        " env=dict(os.environ, JPY_PARENT_PID=str(os.getpid())))\n"
+        " env=dict(os.environ, JPY_PARENT_PID=str(os.getpid())),"
+        " **({'stdout': subprocess.PIPE, 'stderr': subprocess.PIPE} if sys.argv[4] == '1' else {}))\n"
         "open(sys.argv[3], 'w').write(str(p.pid))\n"
         "time.sleep(600)\n",
-        os.environ["RUNBOOK_BIN"], conn, str(pid_file),
+        os.environ["RUNBOOK_BIN"], conn, str(pid_file), "1" if pipes else "0",
     ])
     try:
         deadline = time.time() + 10
@@ -141,7 +143,7 @@ def test_kernel_exits_when_the_process_that_started_it_dies(tmp_path):
         os.kill(kernel_pid, 0)  # running while its parent lives
         launcher.kill()
         launcher.wait()
-        deadline = time.time() + 5
+        deadline = time.time() + 10
         while time.time() < deadline:
             try:
                 os.kill(kernel_pid, 0)
