@@ -28,7 +28,7 @@ struct Cli {
 enum Command {
     /// Run a notebook top to bottom without Jupyter, writing an output notebook.
     #[command(
-        after_help = "Exit codes:\n  0    every cell succeeded\n  1    a cell failed (its error is shown with the cell number and source line)\n  2    usage or parameter error (nothing ran)\n  3    dry run only: the plan predicts that a step would fail (nothing was changed)\n  130  interrupted with Ctrl-C (the current cell was stopped; the output notebook was written)"
+        after_help = "Exit codes:\n  0    every cell succeeded\n  1    a cell failed (its error is shown with the cell number and source line)\n  2    usage or parameter error (nothing ran)\n  3    dry run only: the plan predicts that a step would fail (nothing was changed)\n  130  interrupted with Ctrl-C or SIGTERM (the current cell was stopped; the output notebook was written)"
     )]
     Run {
         /// The notebook to run.

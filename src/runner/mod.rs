@@ -484,12 +484,19 @@ pub fn interrupt_on_ctrl_c() -> Arc<AtomicBool> {
             return;
         };
         rt.block_on(async {
-            let Ok(mut sigint) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            use tokio::signal::unix::{SignalKind, signal};
+            // SIGTERM (a CI job cancelled, systemd stopping a unit) stops the run the same way.
+            let (Ok(mut sigint), Ok(mut sigterm)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
             else {
                 return;
             };
-            while sigint.recv().await.is_some() {
-                eprintln!("\ninterrupted: stopping the current cell and writing the output notebook");
+            loop {
+                let name = tokio::select! {
+                    Some(()) = sigint.recv() => "interrupted",
+                    Some(()) = sigterm.recv() => "terminated",
+                    else => return,
+                };
+                eprintln!("\n{name}: stopping the current cell and writing the output notebook");
                 f.store(true, Ordering::SeqCst);
             }
         });

@@ -139,12 +139,13 @@ def test_json_summary(tmp_path, aws, slack):
     assert s["output"] == str(out)
 
 
-def test_ctrl_c_stops_the_cell_writes_the_notebook_and_exits_130(tmp_path, aws, slack):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_the_cell_writes_the_notebook_and_exits_130(tmp_path, aws, slack, sig):
     nb = make_notebook(tmp_path / "loop.ipynb", ["let n = 0;", "loop { n += 1; }", "n"])
     out = tmp_path / "o.ipynb"
     proc = subprocess.Popen([str(runbook_bin()), "run", str(nb), "-o", str(out)], stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     assert proc.wait(timeout=10) == 130
     saved = nbformat.read(str(out), as_version=4)
     assert saved.cells[1].outputs[0].ename == "Interrupted"
