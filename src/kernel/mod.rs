@@ -65,9 +65,14 @@ pub async fn serve<I: Interpreter>(sockets: Sockets, interpreter: I) -> Result<(
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     tokio::spawn(read_into_queue(shell.0, queue_tx));
     let mut dispatcher = shell::Dispatcher::new(shell.1, iopub.clone(), worker, queue_rx, shutdown_tx);
+    let run = dispatcher.run();
+    tokio::pin!(run);
     tokio::select! {
-        () = dispatcher.run() => {}
-        _ = shutdown_rx.wait_for(|&down| down) => {}
+        () = &mut run => {}
+        _ = shutdown_rx.wait_for(|&down| down) => {
+            // The running cell has been interrupted: let it send its execute_reply.
+            let _ = tokio::time::timeout(Duration::from_secs(2), &mut run).await;
+        }
     }
     // zmq.rs returns from send before bytes leave: flush and close iopub, then give the
     // shell/control writers a moment so the shutdown_reply reaches the client.

@@ -54,13 +54,22 @@ impl Dispatcher {
         }
     }
 
+    /// Serves requests until shutdown: a shutdown requested on control lets the request
+    /// under way finish (its cell is interrupted) and starts no other.
     pub async fn run(&mut self) {
+        let mut down = self.shutdown.subscribe();
         loop {
+            if *down.borrow() {
+                return;
+            }
             let msg = match self.pending.pop_front() {
                 Some(msg) => msg,
-                None => match self.queue.recv().await {
-                    Some(msg) => msg,
-                    None => return,
+                None => tokio::select! {
+                    msg = self.queue.recv() => match msg {
+                        Some(msg) => msg,
+                        None => return,
+                    },
+                    _ = down.wait_for(|&d| d) => return,
                 },
             };
             self.iopub.status(Some(&msg), "busy");

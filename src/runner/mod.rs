@@ -486,7 +486,8 @@ pub fn interrupt_on_ctrl_c() -> Arc<AtomicBool> {
         rt.block_on(async {
             use tokio::signal::unix::{SignalKind, signal};
             // SIGTERM (a CI job cancelled, systemd stopping a unit) stops the run the same way.
-            let (Ok(mut sigint), Ok(mut sigterm)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+            let (Ok(mut sigint), Ok(mut sigterm)) =
+                (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
             else {
                 return;
             };

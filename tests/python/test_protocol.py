@@ -115,6 +115,22 @@ def test_shutdown_request_gets_its_reply_and_the_process_exits(kernel):
     assert km.provisioner.process.returncode == 0
 
 
+def test_shutdown_while_a_cell_runs_answers_that_cell_then_exits(kernel):
+    km, kc = kernel
+    msg_id = kc.execute("loop { }")
+    time.sleep(0.5)
+    began = time.time()
+    kc.control_channel.send(kc.session.msg("shutdown_request", {"restart": False}))
+    assert kc.control_channel.get_msg(timeout=5)["msg_type"] == "shutdown_reply"
+    reply = kc.get_shell_msg(timeout=5)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted"
+    while km.is_alive() and time.time() - began < 5:
+        time.sleep(0.05)
+    assert not km.is_alive()
+    assert time.time() - began < 3
+
+
 @pytest.mark.parametrize("pipes", [False, True], ids=["inherited-stderr", "stderr-pipe-left-dangling"])
 def test_kernel_exits_when_the_process_that_started_it_dies(tmp_path, pipes):
     import subprocess
