@@ -69,7 +69,7 @@ pub async fn serve<I: Interpreter>(sockets: Sockets, interpreter: I) -> Result<(
     tokio::pin!(run);
     tokio::select! {
         () = &mut run => {}
-        _ = shutdown_rx.wait_for(|&down| down) => {
+        () = async { let _ = shutdown_rx.wait_for(|&down| down).await; } => {
             // The running cell has been interrupted: let it send its execute_reply.
             let _ = tokio::time::timeout(Duration::from_secs(2), &mut run).await;
         }

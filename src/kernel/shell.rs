@@ -59,7 +59,8 @@ impl Dispatcher {
     pub async fn run(&mut self) {
         let mut down = self.shutdown.subscribe();
         loop {
-            if *down.borrow() {
+            let stop = *down.borrow();
+            if stop {
                 return;
             }
             let msg = match self.pending.pop_front() {
@@ -69,7 +70,7 @@ impl Dispatcher {
                         Some(msg) => msg,
                         None => return,
                     },
-                    _ = down.wait_for(|&d| d) => return,
+                    () = async { let _ = down.wait_for(|&d| d).await; } => return,
                 },
             };
             self.iopub.status(Some(&msg), "busy");
