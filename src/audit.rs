@@ -234,7 +234,15 @@ impl Log {
             path: self.path.clone(),
             source,
         };
+        let created = !self.path.exists();
         let conn = Connection::open(&self.path).map_err(err)?;
+        if created {
+            // Inputs and parameters are masked, but who did what to whom is nobody else's business.
+            use std::os::unix::fs::PermissionsExt;
+            if let Err(e) = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600)) {
+                tracing::warn!("cannot restrict {} to its owner: {e}", self.path.display());
+            }
+        }
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
@@ -494,6 +502,11 @@ mod tests {
         let run = RunInfo::new(Some("nb.ipynb".into()), Some("abc".into()));
         let call = start(&run, "aws.iam.create_user");
         log.started(&call).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         // A second, independent connection sees it: nothing is held back in memory.
         let other = Log::new(path);
         let records = other.query(&Filter::default()).unwrap();

@@ -68,6 +68,16 @@ fn error_value(e: &ActionError) -> Value {
     json!({ "error": e.to_string(), "code": e.code() })
 }
 
+/// Whether an input expression refers to the variable `item`.
+fn mentions_item(text: &str) -> bool {
+    text.match_indices("item").any(|(i, _)| {
+        let ident = |c: char| c.is_alphanumeric() || c == '_';
+        let before = text[..i].chars().next_back().is_none_or(|c| !ident(c));
+        let after = text[i + 4..].chars().next().is_none_or(|c| !ident(c));
+        before && after
+    })
+}
+
 fn item_key(item: &Dynamic, item_input: Option<&str>) -> String {
     let json = values::to_json(item, Secrets::Mask);
     match (&json, item_input) {
@@ -254,6 +264,8 @@ impl RhaiInterpreter {
             None => 1,
         };
         let item_input = options.item_input.as_deref();
+        // Inputs may compute from `item` themselves (`user_name: `u${item}``).
+        let uses_item = inputs.iter().any(|e| mentions_item(&e.text));
         let mut batch = Vec::with_capacity(items.len());
         let mut keys = Vec::with_capacity(items.len());
         for item in &items {
@@ -263,10 +275,11 @@ impl RhaiInterpreter {
                     call.insert(input.to_string(), v);
                 }
                 (Value::Object(fields), _) => call.extend(fields),
+                (_, None) if uses_item => {}
                 (_, None) => {
                     return Err(failure(
                         "ActionError",
-                        "@for_each items that are not maps need `@item_input: INPUT` to say which input they fill",
+                        "@for_each items that are not maps need `@item_input: INPUT` to say which input they fill, or inputs that use `item`",
                     ));
                 }
                 (_, Some(_)) => {}

@@ -215,3 +215,12 @@ def test_silent_execution_publishes_nothing(kernel):
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
     assert published == ["status", "status"]
+
+
+def test_for_each_inputs_can_compute_from_scalar_items(kernel, aws):
+    reply, res = run(kernel, '%%action aws.iam.create_user -> made\n@for_each: [1, 2]\nuser_name: `u${item}`')
+    assert reply["status"] == "ok", reply
+    assert users(aws) == ["u1", "u2"]
+    assert sorted(res[0]["application/json"]) == ["1", "2"]
+    reply, _ = run(kernel, '%%action aws.iam.create_user\n@for_each: [3]\nuser_name: "items"')
+    assert reply["status"] == "error" and "or inputs that use `item`" in reply["evalue"]
