@@ -2,8 +2,11 @@
 
 use serde_json::json;
 
+use super::context::aws_error;
 use super::iam::{is_missing, retried_error, with_retries};
-use super::{Action, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField, Plan,
+};
 
 pub struct DeleteUserPolicy;
 
@@ -34,7 +37,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     mutates: true,
-    permissions: &["iam:DeleteUserPolicy"],
+    permissions: &["iam:DeleteUserPolicy", "iam:GetUserPolicy (in plans)"],
 };
 
 #[async_trait::async_trait]
@@ -57,5 +60,37 @@ impl Action for DeleteUserPolicy {
             Err(e) => return Err(retried_error("DeleteUserPolicy", e)),
         };
         Ok(json!({ "policy_name": name, "changed": changed }))
+    }
+
+    async fn plan(&self, ctx: &Context, inputs: &Inputs) -> Result<Plan, ActionError> {
+        let user = inputs.required_str("user_name");
+        let name = inputs.required_str("policy_name");
+        let exists = match ctx
+            .iam()
+            .await
+            .get_user_policy()
+            .user_name(user)
+            .policy_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => true,
+            Err(e) if is_missing(&e) => false,
+            Err(e) => return Err(aws_error("GetUserPolicy", e)),
+        };
+        Ok(Plan {
+            change: if exists {
+                format!("delete {user}'s inline policy {name}")
+            } else {
+                format!("none: {user} has no inline policy {name}")
+            },
+            changed: exists,
+            checks: vec![format!(
+                "GetUserPolicy {user}/{name}: {}",
+                if exists { "exists" } else { "none" }
+            )],
+            fails: None,
+            output: json!({ "policy_name": name }),
+        })
     }
 }

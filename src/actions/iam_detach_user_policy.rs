@@ -2,8 +2,11 @@
 
 use serde_json::json;
 
+use super::context::aws_error;
 use super::iam::{is_missing, policy_arn, retried_error, with_retries};
-use super::{Action, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField};
+use super::{
+    Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField, Plan,
+};
 
 pub struct DetachUserPolicy;
 
@@ -35,7 +38,7 @@ static SPEC: ActionSpec = ActionSpec {
         },
     ],
     mutates: true,
-    permissions: &["iam:DetachUserPolicy"],
+    permissions: &["iam:DetachUserPolicy", "iam:ListAttachedUserPolicies (in plans)"],
 };
 
 #[async_trait::async_trait]
@@ -58,5 +61,48 @@ impl Action for DetachUserPolicy {
             Err(e) => return Err(retried_error("DetachUserPolicy", e)),
         };
         Ok(json!({ "user_name": user, "policy_arn": arn, "changed": changed }))
+    }
+
+    async fn plan(&self, ctx: &Context, inputs: &Inputs) -> Result<Plan, ActionError> {
+        let user = inputs.required_str("user_name");
+        let arn = policy_arn(inputs.required_str("policy"));
+        let mut pages = ctx
+            .iam()
+            .await
+            .list_attached_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send();
+        let mut found = Some(false);
+        while let Some(item) = pages.next().await {
+            match item {
+                Ok(p) if p.policy_arn() == Some(arn.as_str()) => found = Some(true),
+                Ok(_) => {}
+                Err(e) if is_missing(&e) => found = None,
+                Err(e) => return Err(aws_error("ListAttachedUserPolicies", e)),
+            }
+        }
+        let (change, check) = match found {
+            Some(true) => (
+                format!("detach {arn} from {user}"),
+                format!("{arn} is attached to {user}"),
+            ),
+            Some(false) => (
+                format!("none: {arn} is not attached to {user}"),
+                format!("{arn} is not attached"),
+            ),
+            None => (
+                format!("none: user {user} does not exist"),
+                format!("user {user} does not exist"),
+            ),
+        };
+        Ok(Plan {
+            change,
+            changed: found == Some(true),
+            checks: vec![check],
+            fails: None,
+            output: json!({ "user_name": user, "policy_arn": arn }),
+        })
     }
 }

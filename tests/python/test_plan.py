@@ -133,3 +133,28 @@ def test_plan_mode_in_the_kernel(aws, slack):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_dry_run_of_detach_and_inline_delete_checks_what_is_there(tmp_path, aws, slack):
+    iam = aws.iam()
+    iam.create_user(UserName="dee")
+    iam.attach_user_policy(UserName="dee", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.put_user_policy(UserName="dee", PolicyName="inline", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    nb = make_notebook(tmp_path / "d.ipynb", [
+        '%%action aws.iam.detach_user_policy\nuser_name: "dee"\npolicy: "ReadOnlyAccess"',
+        '%%action aws.iam.detach_user_policy\nuser_name: "dee"\npolicy: "IAMUserChangePassword"',
+        '%%action aws.iam.delete_user_policy\nuser_name: "dee"\npolicy_name: "inline"',
+        '%%action aws.iam.delete_user_policy\nuser_name: "dee"\npolicy_name: "other"',
+    ])
+    r = runbook("run", nb, "--dry-run", "--json", "-o", tmp_path / "p.ipynb")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)["plan"]
+    assert [(p["change"], p["changed"]) for p in plan] == [
+        ("detach arn:aws:iam::aws:policy/ReadOnlyAccess from dee", True),
+        ("none: arn:aws:iam::aws:policy/IAMUserChangePassword is not attached to dee", False),
+        ("delete dee's inline policy inline", True),
+        ("none: dee has no inline policy other", False),
+    ]
+    assert iam.list_attached_user_policies(UserName="dee")["AttachedPolicies"][0]["PolicyName"] == "ReadOnlyAccess"
+    assert iam.list_user_policies(UserName="dee")["PolicyNames"] == ["inline"]
