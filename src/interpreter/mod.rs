@@ -70,6 +70,13 @@ impl RhaiInterpreter {
     }
 
     fn run_cell(&mut self, code: &str) -> Result<Option<Dynamic>, CellFailure> {
+        // `exit`/`quit` end a terminal session, as in IPython (unless a variable has the name).
+        if matches!(code.trim(), "exit" | "quit") && !self.scope.contains(code.trim()) {
+            if let Some(out) = self.shared.output() {
+                out.ask_exit();
+            }
+            return Ok(None);
+        }
         let cell = cell::parse(code).map_err(|m| failure("CellSyntaxError", m))?;
         if !matches!(
             cell,

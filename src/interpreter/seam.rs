@@ -31,6 +31,9 @@ pub trait Output: Send + Sync {
     fn page(&self, data: MimeBundle) {
         self.display(data);
     }
+    /// The user typed `exit` or `quit`: a terminal frontend should end the session
+    /// (an `ask_exit` payload). Outputs with nothing to end ignore it.
+    fn ask_exit(&self) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -259,3 +259,12 @@ fn deeply_nested_values_are_cut_when_shown() {
     assert!(text.contains("nested more than 100 levels deep"), "{text}");
     assert!(text.matches('[').count() <= 102);
 }
+
+#[test]
+fn exit_asks_the_frontend_to_end_unless_it_names_a_variable() {
+    let mut i = interp();
+    let (o, _) = run(&mut i, "exit");
+    assert_eq!(o, Outcome::Ok { result: None });
+    run(&mut i, "let quit = 7;");
+    assert_eq!(plain(&run(&mut i, "quit").0), "7");
+}

@@ -128,7 +128,11 @@ impl Dispatcher {
             ));
         }
         self.worker.interrupt.store(false, Ordering::SeqCst);
-        let Executed { outcome, pages } = self
+        let Executed {
+            outcome,
+            pages,
+            ask_exit,
+        } = self
             .worker
             .run(|done| Job::Execute {
                 code: req.code.clone(),
@@ -147,11 +151,15 @@ impl Dispatcher {
                     ],
                 }),
                 pages: Vec::new(),
+                ask_exit: false,
             });
-        let payload: Vec<Value> = pages
+        let mut payload: Vec<Value> = pages
             .into_iter()
             .map(|data| json!({ "source": "page", "data": data, "start": 0 }))
             .collect();
+        if ask_exit {
+            payload.push(json!({ "source": "ask_exit", "keepkernel": false }));
+        }
         let reply = match outcome {
             Outcome::Ok { result } => {
                 let plain = result

@@ -46,6 +46,8 @@ pub const INTERPRETER_STACK: usize = 512 * 1024 * 1024;
 pub struct Executed {
     pub outcome: Outcome,
     pub pages: Vec<MimeBundle>,
+    /// The cell asked the frontend to end the session (`exit`, `quit`).
+    pub ask_exit: bool,
 }
 
 /// The async side's handle on the interpreter thread.
@@ -92,11 +94,17 @@ impl Worker {
                                 silent,
                                 interrupt: flag.clone(),
                                 pages: std::sync::Mutex::default(),
+                                ask_exit: AtomicBool::new(false),
                             });
                             let outcome = interp.execute(&code, out.clone());
                             let pages =
                                 std::mem::take(&mut *out.pages.lock().unwrap_or_else(|p| p.into_inner()));
-                            let _ = done.send(Executed { outcome, pages });
+                            let ask_exit = out.ask_exit.load(Ordering::SeqCst);
+                            let _ = done.send(Executed {
+                                outcome,
+                                pages,
+                                ask_exit,
+                            });
                         }
                         Job::Complete { code, cursor, done } => {
                             let _ = done.send(interp.complete(&code, cursor));
@@ -144,6 +152,7 @@ struct KernelOutput {
     interrupt: Arc<AtomicBool>,
     /// Pager text, sent as `page` payloads in the execute_reply.
     pages: std::sync::Mutex<Vec<MimeBundle>>,
+    ask_exit: AtomicBool,
 }
 
 impl Output for KernelOutput {
@@ -177,6 +186,10 @@ impl Output for KernelOutput {
 
     fn page(&self, data: MimeBundle) {
         self.pages.lock().unwrap_or_else(|p| p.into_inner()).push(data);
+    }
+
+    fn ask_exit(&self) {
+        self.ask_exit.store(true, Ordering::SeqCst);
     }
 
     fn input(&self, prompt: &str, password: bool) -> Result<String, String> {

@@ -35,3 +35,17 @@ def test_jupyter_console_runs_cells_keeps_state_and_survives_errors(aws, slack):
             child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_exit_ends_the_console_session(aws, slack):
+    child = pexpect.spawn(JUPYTER, ["console", "--kernel", "runbook", "--simple-prompt"], encoding="utf-8", timeout=30)
+    try:
+        child.expect(r"In \[1\]: ")
+        child.sendline("exit")
+        index = child.expect([r"\(\[y\]/n\)", pexpect.EOF, r"Variable not found"])
+        assert index != 2, "exit was run as Rhai"
+        if index == 0:
+            child.sendline("y")
+            child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
