@@ -269,7 +269,16 @@ impl Log {
             path: self.path.clone(),
             source,
         };
-        self.with_conn(|conn| {
+        // Reading never writes: no schema, no journal-mode change, no file created.
+        if let Some(reason) = &self.unavailable {
+            return Err(AuditError::Unavailable(reason.clone()));
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(read)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(read)?;
+        {
+            let conn = &conn;
             let mut stmt = conn
                 .prepare(
                     "SELECT id, run_id, started_at, ended_at, os_user, caller_arn, notebook_path, notebook_hash,
@@ -278,39 +287,48 @@ impl Log {
                      WHERE (?1 IS NULL OR substr(run_id, 1, length(?1)) = ?1) AND (?2 IS NULL OR os_user = ?2)
                        AND (?3 IS NULL OR action = ?3 OR substr(action, -length(?3) - 1) = '.' || ?3)
                        AND (?4 IS NULL OR started_at >= ?4)
-                       AND (?5 IS NULL OR json_extract(inputs, '$.user_name') = ?5)
+                       AND (?5 IS NULL OR lower(json_extract(inputs, '$.user_name')) = lower(?5))
                      ORDER BY started_at, rowid",
                 )
                 .map_err(read)?;
             let rows = stmt
-                .query_map(params![filter.run, filter.user, filter.action, filter.since, filter.target], |r| {
-                    let json = |i: usize| -> rusqlite::Result<Value> {
-                        let text: String = r.get(i)?;
-                        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-                    };
-                    Ok(Record {
-                        id: r.get(0)?,
-                        run_id: r.get(1)?,
-                        started_at: r.get(2)?,
-                        ended_at: r.get(3)?,
-                        os_user: r.get(4)?,
-                        caller_arn: r.get(5)?,
-                        notebook_path: r.get(6)?,
-                        notebook_hash: r.get(7)?,
-                        parameters: json(8)?,
-                        action: r.get(9)?,
-                        mode: r.get(10)?,
-                        mutates: r.get::<_, i64>(11)? != 0,
-                        inputs: json(12)?,
-                        status: r.get(13)?,
-                        error_code: r.get(14)?,
-                        error: r.get(15)?,
-                        duration_ms: r.get(16)?,
-                    })
-                })
+                .query_map(
+                    params![
+                        filter.run,
+                        filter.user,
+                        filter.action,
+                        filter.since,
+                        filter.target
+                    ],
+                    |r| {
+                        let json = |i: usize| -> rusqlite::Result<Value> {
+                            let text: String = r.get(i)?;
+                            Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+                        };
+                        Ok(Record {
+                            id: r.get(0)?,
+                            run_id: r.get(1)?,
+                            started_at: r.get(2)?,
+                            ended_at: r.get(3)?,
+                            os_user: r.get(4)?,
+                            caller_arn: r.get(5)?,
+                            notebook_path: r.get(6)?,
+                            notebook_hash: r.get(7)?,
+                            parameters: json(8)?,
+                            action: r.get(9)?,
+                            mode: r.get(10)?,
+                            mutates: r.get::<_, i64>(11)? != 0,
+                            inputs: json(12)?,
+                            status: r.get(13)?,
+                            error_code: r.get(14)?,
+                            error: r.get(15)?,
+                            duration_ms: r.get(16)?,
+                        })
+                    },
+                )
                 .map_err(read)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(read)
-        })
+        }
     }
 }
 

@@ -312,6 +312,7 @@ impl RhaiInterpreter {
             .map_err(action_failure)?;
         let mut collected = RhaiMap::new();
         let (mut succeeded, mut failures, mut not_run) = (Vec::new(), Vec::new(), Vec::new());
+        let mut under_way = Vec::new();
         let mut interrupted = None;
         for (key, result) in keys.iter().zip(results) {
             let value = match result {
@@ -326,7 +327,7 @@ impl RhaiInterpreter {
                 }
                 Some(Err(e @ ActionError::Interrupted { .. })) => {
                     interrupted = Some(e);
-                    not_run.push(key.as_str());
+                    under_way.push(key.as_str());
                     continue;
                 }
                 Some(Err(e)) => {
@@ -337,15 +338,24 @@ impl RhaiInterpreter {
             collected.insert(key.as_str().into(), value);
         }
         let partial = |what: String| {
+            let stopped = match under_way.is_empty() {
+                true => String::new(),
+                false => format!(
+                    "; stopped while under way (may or may not have taken effect): [{}]",
+                    under_way.join(", ")
+                ),
+            };
             format!(
-                "{what}; succeeded for: [{}]; not run: [{}]",
+                "{what}; succeeded for: [{}]{stopped}; not run: [{}]",
                 succeeded.join(", "),
                 not_run.join(", ")
             )
         };
-        if let Some(e) = interrupted {
-            let what = format!("{e} (an item that was under way may or may not have taken effect)");
-            return Err(failure("Interrupted", partial(what)));
+        if interrupted.is_some() {
+            return Err(failure(
+                "Interrupted",
+                partial(format!("interrupted while running `{action}`")),
+            ));
         }
         if !failures.is_empty() {
             if !continue_on_error {

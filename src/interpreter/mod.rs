@@ -164,7 +164,18 @@ impl RhaiInterpreter {
                 "actions cannot be called from a %%parameters cell: declarations are data (a type, a default, …); call the action in a later cell",
                 || self.eval_entry(code, entry),
             )?;
+            let shown = values::to_json(&spec, values::Secrets::Mask);
             let spec = values::to_json(&spec, values::Secrets::Reveal);
+            if shown != spec {
+                return Err(failure(
+                    "ParameterError",
+                    format!(
+                        "parameter `{}`: a declaration cannot hold a secret value (it would become plain text); declare it `secret: true` and supply it through {}",
+                        entry.name,
+                        Param::secret_env_for(&entry.name)
+                    ),
+                ));
+            }
             let param =
                 Param::declare(&entry.name, &spec).map_err(|e| failure("ParameterError", e.to_string()))?;
             if declared.iter().any(|p| p.name == param.name) {

@@ -194,8 +194,11 @@ impl Param {
     /// The environment variable a secret parameter is read from when no value is
     /// supplied: `RUNBOOK_SECRET_<NAME>` (upper case, other characters as `_`).
     pub fn secret_env(&self) -> String {
-        let name: String = self
-            .name
+        Param::secret_env_for(&self.name)
+    }
+
+    pub fn secret_env_for(name: &str) -> String {
+        let name: String = name
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() {

@@ -186,7 +186,7 @@ impl Dispatcher {
                 if counted {
                     self.history.record(count, &req.code, None);
                 }
-                if req.stop_on_error {
+                if req.stop_on_error && !req.silent {
                     // Run All sends every cell at once; give requests already on the wire a
                     // moment to land. Nothing sent in answer to this reply can arrive yet.
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;

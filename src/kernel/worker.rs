@@ -17,7 +17,8 @@ pub enum Job {
     Execute {
         code: String,
         allow_stdin: bool,
-        /// `silent` requests publish nothing on iopub (the spec's "as quietly as possible").
+        /// `silent` requests publish no outputs on iopub (the spec's "as quietly as
+        /// possible"); a failure is still published, as ipykernel does.
         silent: bool,
         parent: Box<Message>,
         done: oneshot::Sender<Executed>,

@@ -54,6 +54,8 @@ pub enum RunError {
     Runtime(std::io::Error),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
+    #[error("interrupted while reading the parameters; nothing was run")]
+    Interrupted,
 }
 
 impl RunError {
@@ -63,6 +65,7 @@ impl RunError {
             | RunError::Notebook(
                 notebook::NotebookError::Read { .. } | notebook::NotebookError::Format { .. },
             ) => EXIT_USAGE,
+            RunError::Interrupted => EXIT_INTERRUPTED,
             _ => EXIT_CELL_FAILED,
         }
     }
@@ -124,6 +127,18 @@ fn parameters_cell(nb: &Notebook) -> Option<usize> {
         })
 }
 
+/// Where the declarations are: the parameters cell when it is a `%%parameters` cell,
+/// else the first `%%parameters` cell. Only such a cell is evaluated ahead of the run:
+/// any other code there would act before anything else, and twice.
+fn declarations_cell(nb: &Notebook, params_at: Option<usize>) -> Option<usize> {
+    let is_decl =
+        |c: &Value| notebook::is_code(c) && notebook::source(c).trim_start().starts_with("%%parameters");
+    let cells = nb.cells();
+    params_at
+        .filter(|&i| cells.get(i).is_some_and(is_decl))
+        .or_else(|| cells.iter().position(is_decl))
+}
+
 /// The output notebook's path: `-o`, else next to the input (`NAME.out.ipynb`, or
 /// `NAME.plan.ipynb` for a dry run).
 pub fn output_path(opts: &Options) -> PathBuf {
@@ -142,6 +157,25 @@ pub fn output_path(opts: &Options) -> PathBuf {
 /// Finds out before anything runs whether the output notebook can be written, so a
 /// bad `-o` does not surface only after every change was made.
 fn check_writable(output: &std::path::Path) -> Result<(), String> {
+    if output.is_dir() {
+        return Err(format!(
+            "cannot write the output notebook {}: it is a directory; pick a file path with -o. Nothing was run",
+            output.display()
+        ));
+    }
+    if output.exists() {
+        // Opened for appending, not truncated: only asks whether it may be written.
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(output)
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "cannot write the output notebook {}: {e}; pick another path with -o. Nothing was run",
+                    output.display()
+                )
+            });
+    }
     let dir = match output.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -168,13 +202,24 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
     // Declarations come from evaluating the parameters cell on its own, so bad values
     // are reported before any cell with side effects runs.
     let scratch = Arc::new(Executor::new().map_err(RunError::Runtime)?);
-    let declared = match params_at {
+    let declared = match declarations_cell(&nb, params_at) {
         Some(i) => {
-            let mut probe = RhaiInterpreter::new(scratch, &Limits::default());
-            match probe.execute(
-                &notebook::source(&nb.cells()[i]),
-                Arc::new(CellOutputs::default()),
-            ) {
+            let mut probe = RhaiInterpreter::new(scratch.clone(), &Limits::default());
+            let watcher = watch_interrupt(interrupted.clone(), probe.interrupt_flag());
+            let outcome = scratch.without_calls(
+                "actions cannot be called while the parameters are read ahead of the run",
+                || {
+                    probe.execute(
+                        &notebook::source(&nb.cells()[i]),
+                        Arc::new(CellOutputs::default()),
+                    )
+                },
+            );
+            watcher.store(true, Ordering::SeqCst);
+            if interrupted.load(Ordering::SeqCst) {
+                return Err(RunError::Interrupted);
+            }
+            match outcome {
                 Outcome::Error(f) => {
                     return Err(RunError::Usage(format!(
                         "the parameters cell (cell {}) fails: {}: {}",

@@ -5,16 +5,18 @@ declarations cannot act; a failing @for_each reports exactly what was done."""
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
 
 from nbtools import make_notebook, runbook
-from support import ROOT
+from support import ROOT, runbook_bin
 
 
 @pytest.fixture
@@ -224,3 +226,80 @@ def test_for_each_inputs_can_compute_from_scalar_items(kernel, aws):
     assert sorted(res[0]["application/json"]) == ["1", "2"]
     reply, _ = run(kernel, '%%action aws.iam.create_user\n@for_each: [3]\nuser_name: "items"')
     assert reply["status"] == "error" and "or inputs that use `item`" in reply["evalue"]
+
+
+# --- second round: what a fresh pair of eyes found ------------------------------------------
+
+def test_a_declaration_cannot_turn_a_secret_into_plain_text(kernel, aws, slack):
+    aws.iam().create_user(UserName="sec")
+    assert run(kernel, '%%action aws.iam.create_login_profile -> login\nuser_name: "sec"')[0]["status"] == "ok"
+    password = aws.password_of("sec")
+    reply, _ = run(kernel, '%%parameters\nleak: #{ type: "string", value: login.password }')
+    assert reply["status"] == "error"
+    assert "parameter `leak`: a declaration cannot hold a secret value" in reply["evalue"]
+    assert "RUNBOOK_SECRET_LEAK" in reply["evalue"]
+    assert password not in json.dumps(reply)
+    reply, _ = run(kernel, "leak")
+    assert reply["status"] == "error" and password not in json.dumps(reply)
+
+
+def test_only_a_parameters_declaration_is_read_ahead_of_the_run(tmp_path, aws, slack):
+    # A tagged cell that is plain Rhai runs once, in order, like any other cell.
+    nb = make_notebook(tmp_path / "t.ipynb", [
+        ('slack::post_message(#{ channel: "#x", text: "from the tagged cell" }); let x = 1;', ["parameters"]),
+        "x + 1",
+    ])
+    r = runbook("run", nb, "--dry-run", "-o", tmp_path / "p.ipynb")
+    assert r.returncode == 0, r.stderr
+    assert slack.messages() == []
+    r = runbook("run", nb, "-o", tmp_path / "o.ipynb")
+    assert r.returncode == 0, r.stderr
+    assert [m["text"] for m in slack.messages()] == ["from the tagged cell"]
+
+
+def test_ctrl_c_while_the_parameters_are_read_stops_the_run(tmp_path, aws, slack):
+    nb = make_notebook(tmp_path / "slow.ipynb", ["a"],
+                       params='a: #{ type: "string", value: { let i = 0; loop { i += 1; } "x" } }')
+    proc = subprocess.Popen([str(runbook_bin()), "run", str(nb), "-o", str(tmp_path / "o.ipynb")],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 130
+    assert "interrupted while reading the parameters; nothing was run" in proc.stderr.read()
+
+
+def test_an_output_path_that_is_a_directory_or_read_only_is_refused_before_anything_runs(tmp_path, aws, slack):
+    nb = make_notebook(tmp_path / "c.ipynb", ['%%action aws.iam.create_user\nuser_name: "never"'])
+    r = runbook("run", nb, "-o", tmp_path)
+    assert r.returncode == 2 and "it is a directory" in r.stderr
+    if os.geteuid() != 0:  # root may write anything
+        ro = tmp_path / "ro.ipynb"
+        ro.write_text("{}")
+        ro.chmod(0o444)
+        r = runbook("run", nb, "-o", ro)
+        assert r.returncode == 2 and "cannot write the output notebook" in r.stderr
+    assert users(aws) == []
+
+
+def test_a_failing_silent_execute_aborts_nothing(kernel):
+    kernel.execute('throw "background"', silent=True)
+    first = kernel.get_shell_msg(timeout=30)
+    assert first["content"]["status"] == "error"
+    msg_id = kernel.execute("1 + 1")
+    reply = kernel.get_shell_msg(timeout=30)
+    assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "ok"
+
+
+def test_audit_reads_without_writing(tmp_path, aws, slack):
+    db = tmp_path / "audit.sqlite3"
+    nb = make_notebook(tmp_path / "a.ipynb", ['%%action aws.iam.create_user\nuser_name: "Alice"'])
+    assert runbook("run", nb, "-o", tmp_path / "o.ipynb", "--audit-db", db).returncode == 0
+    other = tmp_path / "other.sqlite3"
+    sqlite3.connect(other).execute("create table t (x)").connection.commit()
+    before = other.read_bytes()
+    r = runbook("audit", "--audit-db", other)
+    assert r.returncode == 1 and "no such table: calls" in r.stderr
+    assert other.read_bytes() == before and not (tmp_path / "other.sqlite3-wal").exists()
+    r = runbook("audit", "--json", "--audit-db", db, "--target", "alice")
+    assert r.returncode == 0, r.stderr
+    assert [x["action"] for x in json.loads(r.stdout)] == ["aws.iam.create_user"]
