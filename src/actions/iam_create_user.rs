@@ -149,6 +149,7 @@ impl Action for CreateUser {
         match ctx.iam().await.get_user().user_name(name).send().await {
             Ok(out) => {
                 let arn = out.user().map(|u| u.arn().to_string()).unwrap_or_default();
+                let user_id = out.user().map(|u| u.user_id().to_string()).unwrap_or_default();
                 let fails = inputs.bool("fail_if_exists").unwrap_or(false).then(|| {
                     format!(
                         "user {name} already exists and fail_if_exists is set (CreateUser would fail with EntityAlreadyExists)"
@@ -159,7 +160,7 @@ impl Action for CreateUser {
                     changed: false,
                     checks: vec![format!("GetUser {name}: exists")],
                     fails,
-                    output: json!({ "user_name": name, "arn": arn, "path": path, "user_id": "", "create_date": "" }),
+                    output: json!({ "user_name": name, "arn": arn, "path": path, "user_id": user_id, "create_date": "" }),
                 })
             }
             Err(e)

@@ -158,3 +158,13 @@ def test_dry_run_of_detach_and_inline_delete_checks_what_is_there(tmp_path, aws,
     ]
     assert iam.list_attached_user_policies(UserName="dee")["AttachedPolicies"][0]["PolicyName"] == "ReadOnlyAccess"
     assert iam.list_user_policies(UserName="dee")["PolicyNames"] == ["inline"]
+
+
+def test_dry_rerun_of_the_seed_plans_no_second_announcement(tmp_path, aws, slack):
+    assert runbook("run", SEED, "-p", "user_name=ned", "-o", tmp_path / "1.ipynb").returncode == 0
+    r = runbook("run", SEED, "-p", "user_name=ned", "--dry-run", "--json", "-o", tmp_path / "p.ipynb")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert [p["action"] for p in summary["plan"]] == [
+        "aws.iam.create_user", "aws.iam.create_login_profile", "aws.iam.attach_user_policy"]
+    assert {c["action"]: c["status"] for c in summary["cells"]}["slack.post_message"] == "skipped"
