@@ -104,6 +104,29 @@ where
     }
 }
 
+/// The ARNs of the managed policies attached to `user`, every page; `None` when the
+/// user does not exist (yet — plans ask before a planned create_user has run).
+pub async fn attached_policy_arns(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+) -> Result<Option<Vec<String>>, ActionError> {
+    let mut pages = iam
+        .list_attached_user_policies()
+        .user_name(user)
+        .into_paginator()
+        .items()
+        .send();
+    let mut arns = Vec::new();
+    while let Some(item) = pages.next().await {
+        match item {
+            Ok(p) => arns.extend(p.policy_arn().map(str::to_string)),
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(aws_error("ListAttachedUserPolicies", e)),
+        }
+    }
+    Ok(Some(arns))
+}
+
 /// IAM returns policy documents URL-encoded; this decodes and parses one.
 pub fn decode_document(encoded: &str) -> Result<Value, String> {
     let text = percent_encoding::percent_decode_str(encoded)

@@ -111,27 +111,13 @@ impl Action for AttachUserPolicy {
             }
             Err(e) => return Err(aws_error("GetPolicy", e)),
         }
-        let mut pages = iam
-            .list_attached_user_policies()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send();
-        let mut attached = false;
-        while let Some(item) = pages.next().await {
-            match item {
-                Ok(p) if p.policy_arn() == Some(arn.as_str()) => attached = true,
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
-                {
-                    checks.push(format!("user {user} does not exist yet"));
-                    break;
-                }
-                Err(e) => return Err(aws_error("ListAttachedUserPolicies", e)),
+        let attached = match super::iam::attached_policy_arns(&iam, user).await? {
+            Some(arns) => arns.contains(&arn),
+            None => {
+                checks.push(format!("user {user} does not exist yet"));
+                false
             }
-        }
+        };
         Ok(if attached {
             checks.push(format!("{arn} is already attached to {user}"));
             Plan {

@@ -2,8 +2,7 @@
 
 use serde_json::json;
 
-use super::context::aws_error;
-use super::iam::{is_missing, policy_arn, retried_error, with_retries};
+use super::iam::{attached_policy_arns, is_missing, policy_arn, retried_error, with_retries};
 use super::{
     Action, ActionError, ActionResult, ActionSpec, Context, InputSpec, InputType, Inputs, OutputField, Plan,
 };
@@ -66,23 +65,9 @@ impl Action for DetachUserPolicy {
     async fn plan(&self, ctx: &Context, inputs: &Inputs) -> Result<Plan, ActionError> {
         let user = inputs.required_str("user_name");
         let arn = policy_arn(inputs.required_str("policy"));
-        let mut pages = ctx
-            .iam()
-            .await
-            .list_attached_user_policies()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send();
-        let mut found = Some(false);
-        while let Some(item) = pages.next().await {
-            match item {
-                Ok(p) if p.policy_arn() == Some(arn.as_str()) => found = Some(true),
-                Ok(_) => {}
-                Err(e) if is_missing(&e) => found = None,
-                Err(e) => return Err(aws_error("ListAttachedUserPolicies", e)),
-            }
-        }
+        let found = attached_policy_arns(&ctx.iam().await, user)
+            .await?
+            .map(|arns| arns.contains(&arn));
         let (change, check) = match found {
             Some(true) => (
                 format!("detach {arn} from {user}"),
