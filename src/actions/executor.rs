@@ -47,8 +47,6 @@ pub struct Executor {
     /// While set, every call is refused with this reason (e.g. while parameters are
     /// declared: declarations are data, they must not act).
     blocked: Mutex<Option<&'static str>>,
-    /// The `@once` key of the cell whose calls are being made.
-    once_key: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -79,7 +77,6 @@ impl Executor {
             plan_locked: AtomicBool::new(false),
             plan: Mutex::new(Vec::new()),
             blocked: Mutex::new(None),
-            once_key: Mutex::new(None),
         })
     }
 
@@ -134,14 +131,6 @@ impl Executor {
             }
         }
         Ok(None)
-    }
-
-    /// Records `key` as the `@once` key of every call `f` makes.
-    pub fn with_once_key<T>(&self, key: String, f: impl FnOnce() -> T) -> T {
-        *lock(&self.once_key) = Some(key);
-        let out = f();
-        *lock(&self.once_key) = None;
-        out
     }
 
     /// Refuses every call while `f` runs, saying `reason`.
@@ -260,8 +249,21 @@ impl Executor {
         inputs: Map<String, Value>,
         interrupt: &AtomicBool,
     ) -> Result<Value, ActionError> {
+        self.call_keyed(name, inputs, None, interrupt)
+    }
+
+    /// [`Executor::call`] for a cell with `@once: KEY`: the key is recorded with the
+    /// call, so [`Executor::done_once`] finds it once the call has succeeded.
+    pub fn call_keyed(
+        &self,
+        name: &str,
+        inputs: Map<String, Value>,
+        once_key: Option<String>,
+        interrupt: &AtomicBool,
+    ) -> Result<Value, ActionError> {
         let (action, inputs) = self.validate(name, inputs)?;
-        self.runtime.block_on(self.perform(action, inputs, interrupt))
+        self.runtime
+            .block_on(self.perform(action, inputs, once_key, interrupt))
     }
 
     /// Calls one action once per input map, at most `concurrency` at a time; results
@@ -288,7 +290,7 @@ impl Executor {
                     if (stop_on_error && failed.load(Ordering::SeqCst)) || interrupt.load(Ordering::SeqCst) {
                         return None;
                     }
-                    let result = self.perform(action, inputs, interrupt).await;
+                    let result = self.perform(action, inputs, None, interrupt).await;
                     if result.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -303,6 +305,7 @@ impl Executor {
         &self,
         action: &dyn Action,
         inputs: Inputs,
+        once_key: Option<String>,
         interrupt: &AtomicBool,
     ) -> Result<Value, ActionError> {
         let spec = action.spec();
@@ -316,7 +319,7 @@ impl Executor {
             mutates: spec.mutates,
             inputs: masked_inputs(spec, &inputs),
             started_at: chrono::Utc::now(),
-            once_key: lock(&self.once_key).clone(),
+            once_key,
         };
         for o in &self.observers {
             o.started(&start).map_err(|source| ActionError::Audit {

@@ -185,22 +185,9 @@ pub async fn evaluate(
     match guarded {
         Guarded::ManagedPolicy(input) => {
             let arn = super::iam::policy_arn(inputs.str(input).unwrap_or_default());
-            guard.check_name(&arn).map_err(refuse)?;
-            let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
-            match super::iam::managed_policy_document(&ctx.iam().await, &arn).await {
-                Ok((version, document)) => {
-                    guard
-                        .check_document(&format!("policy {name} ({version})"), &document)
-                        .map_err(refuse)?;
-                    Ok(format!(
-                        "allowed: {name} is not denied and its document grants no wildcard"
-                    ))
-                }
-                Err(ActionError::Aws { code, .. }) if code == "NoSuchEntity" => {
-                    Ok(format!("nothing to check: policy {name} does not exist"))
-                }
-                Err(e) => Err(e),
-            }
+            managed_verdict(&guard, &ctx.iam().await, &arn)
+                .await?
+                .map_err(refuse)
         }
         Guarded::InlineDocument(input) => {
             let document = match inputs.value(input) {
@@ -221,31 +208,44 @@ pub async fn evaluate(
         Guarded::Group(input) => {
             let group = inputs.str(input).unwrap_or_default();
             group_verdict(&guard, &ctx.iam().await, group)
-                .await
-                .map_err(|e| match e {
-                    GroupCheck::Refused(reason) => refuse(reason),
-                    GroupCheck::Failed(e) => e,
-                })
+                .await?
+                .map_err(refuse)
         }
     }
 }
 
-enum GroupCheck {
-    Refused(String),
-    Failed(super::ActionError),
-}
+/// A verdict that could be reached: `Ok(note)` allowed, `Err(reason)` refused.
+type Verdict = Result<String, String>;
 
-impl From<super::ActionError> for GroupCheck {
-    fn from(e: super::ActionError) -> GroupCheck {
-        GroupCheck::Failed(e)
+/// The rules for one managed policy: its name, then its default version's document.
+/// A policy that does not exist has nothing to check (the call itself will fail).
+async fn managed_verdict(
+    guard: &Guard,
+    iam: &aws_sdk_iam::Client,
+    arn: &str,
+) -> Result<Verdict, super::ActionError> {
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    if let Err(reason) = guard.check_name(arn) {
+        return Ok(Err(reason));
+    }
+    match super::iam::managed_policy_document(iam, arn).await {
+        Ok((version, document)) => Ok(guard
+            .check_document(&format!("policy {name} ({version})"), &document)
+            .map(|()| format!("allowed: {name} is not denied and its document grants no wildcard"))),
+        Err(super::ActionError::Aws { code, .. }) if code == "NoSuchEntity" => {
+            Ok(Ok(format!("nothing to check: policy {name} does not exist")))
+        }
+        Err(e) => Err(e),
     }
 }
 
 /// Joining a group grants its policies: each passes the same rules as an attachment.
-async fn group_verdict(guard: &Guard, iam: &aws_sdk_iam::Client, group: &str) -> Result<String, GroupCheck> {
+async fn group_verdict(
+    guard: &Guard,
+    iam: &aws_sdk_iam::Client,
+    group: &str,
+) -> Result<Verdict, super::ActionError> {
     use super::context::aws_error;
-    let missing =
-        |e: &super::ActionError| matches!(e, super::ActionError::Aws { code, .. } if code == "NoSuchEntity");
     let mut pages = iam
         .list_attached_group_policies()
         .group_name(group)
@@ -254,20 +254,18 @@ async fn group_verdict(guard: &Guard, iam: &aws_sdk_iam::Client, group: &str) ->
         .send();
     let mut checked = 0;
     while let Some(item) = pages.next().await {
-        let policy = match item.map_err(|e| aws_error("ListAttachedGroupPolicies", e)) {
+        let policy = match item {
             Ok(p) => p,
-            Err(e) if missing(&e) => return Ok(format!("nothing to check: group {group} does not exist")),
-            Err(e) => return Err(e.into()),
+            Err(e) if super::iam::is_missing(&e) => {
+                return Ok(Ok(format!("nothing to check: group {group} does not exist")));
+            }
+            Err(e) => return Err(aws_error("ListAttachedGroupPolicies", e)),
         };
         let arn = policy.policy_arn().unwrap_or_default();
-        let name = policy.policy_name().unwrap_or(arn);
-        let via =
-            |reason: String| GroupCheck::Refused(format!("group {group} has {name} attached: {reason}"));
-        guard.check_name(arn).map_err(via)?;
-        let (version, document) = super::iam::managed_policy_document(iam, arn).await?;
-        guard
-            .check_document(&format!("policy {name} ({version})"), &document)
-            .map_err(via)?;
+        if let Err(reason) = managed_verdict(guard, iam, arn).await? {
+            let name = policy.policy_name().unwrap_or(arn);
+            return Ok(Err(format!("group {group} has {name} attached: {reason}")));
+        }
         checked += 1;
     }
     let mut pages = iam
@@ -291,15 +289,17 @@ async fn group_verdict(guard: &Guard, iam: &aws_sdk_iam::Client, group: &str) ->
                     message,
                 }
             })?;
-            guard
-                .check_document(&format!("group {group}'s inline policy {name}"), &document)
-                .map_err(GroupCheck::Refused)?;
+            if let Err(reason) =
+                guard.check_document(&format!("group {group}'s inline policy {name}"), &document)
+            {
+                return Ok(Err(reason));
+            }
             checked += 1;
         }
     }
-    Ok(format!(
+    Ok(Ok(format!(
         "allowed: none of group {group}'s {checked} policies is denied or grants a wildcard"
-    ))
+    )))
 }
 
 #[cfg(test)]

@@ -181,13 +181,10 @@ impl RhaiInterpreter {
         let value = match options.for_each {
             None => {
                 let inputs = self.eval_inputs(code, &inputs)?;
-                let interrupt = self.shared.interrupt.clone();
-                let call = || self.executor.call(action, inputs, &interrupt);
-                let result = match once_key {
-                    Some(key) => self.executor.with_once_key(key, call),
-                    None => call(),
-                };
-                match result {
+                match self
+                    .executor
+                    .call_keyed(action, inputs, once_key, &self.shared.interrupt)
+                {
                     Ok(out) => {
                         self.note_result(&out);
                         engine::output_to_dynamic(&self.executor, action, &out)
@@ -313,7 +310,7 @@ impl RhaiInterpreter {
         let mut collected = RhaiMap::new();
         let (mut succeeded, mut failures, mut not_run) = (Vec::new(), Vec::new(), Vec::new());
         let mut under_way = Vec::new();
-        let mut interrupted = None;
+        let mut interrupted = false;
         for (key, result) in keys.iter().zip(results) {
             let value = match result {
                 None => {
@@ -325,8 +322,8 @@ impl RhaiInterpreter {
                     succeeded.push(key.as_str());
                     engine::output_to_dynamic(&self.executor, action, &out)
                 }
-                Some(Err(e @ ActionError::Interrupted { .. })) => {
-                    interrupted = Some(e);
+                Some(Err(ActionError::Interrupted { .. })) => {
+                    interrupted = true;
                     under_way.push(key.as_str());
                     continue;
                 }
@@ -351,7 +348,7 @@ impl RhaiInterpreter {
                 not_run.join(", ")
             )
         };
-        if interrupted.is_some() {
+        if interrupted {
             return Err(failure(
                 "Interrupted",
                 partial(format!("interrupted while running `{action}`")),

@@ -166,6 +166,7 @@ impl RhaiInterpreter {
             )?;
             let shown = values::to_json(&spec, values::Secrets::Mask);
             let spec = values::to_json(&spec, values::Secrets::Reveal);
+            // The two differ exactly when the value holds a Secret somewhere.
             if shown != spec {
                 return Err(failure(
                     "ParameterError",

@@ -204,16 +204,12 @@ pub fn run(opts: &Options, interrupted: Arc<AtomicBool>) -> Result<Summary, RunE
     let scratch = Arc::new(Executor::new().map_err(RunError::Runtime)?);
     let declared = match declarations_cell(&nb, params_at) {
         Some(i) => {
-            let mut probe = RhaiInterpreter::new(scratch.clone(), &Limits::default());
+            let mut probe = RhaiInterpreter::new(scratch, &Limits::default());
             let watcher = watch_interrupt(interrupted.clone(), probe.interrupt_flag());
-            let outcome = scratch.without_calls(
-                "actions cannot be called while the parameters are read ahead of the run",
-                || {
-                    probe.execute(
-                        &notebook::source(&nb.cells()[i]),
-                        Arc::new(CellOutputs::default()),
-                    )
-                },
+            // A %%parameters cell refuses calls itself (see declare_parameters).
+            let outcome = probe.execute(
+                &notebook::source(&nb.cells()[i]),
+                Arc::new(CellOutputs::default()),
             );
             watcher.store(true, Ordering::SeqCst);
             if interrupted.load(Ordering::SeqCst) {
